@@ -1,0 +1,325 @@
+//! Per-fingerprint statistics, built as events stream in.
+//!
+//! Memory is bounded per fingerprint (a quantile sketch, a few samples, small sets of
+//! databases and users), so it grows with distinct statements, never with log lines.
+
+use rustc_hash::FxHashMap;
+use sketches_ddsketch::{Config as SketchConfig, DDSketch};
+
+use crate::event::{Dialect, EventSink, QueryEvent, SideNote};
+use crate::fingerprint::{Fingerprint, Normalizer, Style};
+
+/// Slowest executions kept per fingerprint.
+const SAMPLES: usize = 3;
+/// Distinct databases / users / applications kept per fingerprint.
+const SET_CAP: usize = 8;
+/// Longest statement text kept for a sample.
+const MAX_SAMPLE_SQL: usize = 16 * 1024;
+
+/// Which events to keep.
+#[derive(Default, Clone, Debug)]
+pub struct Filters {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub include_db: Vec<String>,
+    pub exclude_db: Vec<String>,
+    pub include_user: Vec<String>,
+    pub exclude_user: Vec<String>,
+    pub include_app: Vec<String>,
+    pub exclude_app: Vec<String>,
+}
+
+impl Filters {
+    fn keep(&self, ev: &QueryEvent) -> bool {
+        if let Some(at) = ev.at {
+            if self.since.is_some_and(|s| at < s) || self.until.is_some_and(|u| at >= u) {
+                return false;
+            }
+        }
+        fn pass(v: &Option<String>, inc: &[String], exc: &[String]) -> bool {
+            let v = v.as_deref();
+            (inc.is_empty() || v.is_some_and(|v| inc.iter().any(|i| i == v)))
+                && !v.is_some_and(|v| exc.iter().any(|e| e == v))
+        }
+        pass(&ev.db, &self.include_db, &self.exclude_db)
+            && pass(&ev.user, &self.include_user, &self.exclude_user)
+            && pass(&ev.app, &self.include_app, &self.exclude_app)
+    }
+}
+
+/// A small set that stops growing at [`SET_CAP`] and remembers that it did.
+#[derive(Debug, Default, Clone)]
+pub struct SmallSet {
+    pub values: Vec<String>,
+    pub overflow: bool,
+}
+
+impl SmallSet {
+    fn add(&mut self, v: &Option<String>) {
+        let Some(v) = v else { return };
+        if self.values.iter().any(|x| x == v) {
+            return;
+        }
+        if self.values.len() < SET_CAP {
+            self.values.push(v.clone());
+        } else {
+            self.overflow = true;
+        }
+    }
+}
+
+/// One logged execution kept as an example.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub duration_ms: f64,
+    pub at: Option<i64>,
+    pub file: usize,
+    pub line: u64,
+    pub session: Option<String>,
+    pub sql: String,
+    pub params: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Group {
+    pub fingerprint: Fingerprint,
+    pub query: String,
+    pub dialect: Dialect,
+    pub calls: u64,
+    /// Calls whose duration the log gave.
+    pub timed_calls: u64,
+    pub total_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub sketch: DDSketch,
+    pub rows: Option<u64>,
+    pub rows_examined: Option<u64>,
+    pub lock_ms: Option<f64>,
+    pub errors: u64,
+    pub error_messages: Vec<String>,
+    pub temp_files: u64,
+    pub temp_bytes: u64,
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+    pub dbs: SmallSet,
+    pub users: SmallSet,
+    pub apps: SmallSet,
+    pub samples: Vec<Sample>,
+    /// auto_explain plans seen, and the plan of the slowest execution that had one.
+    pub plans: u64,
+    pub slowest_plan: Option<(f64, String)>,
+    /// Where the fingerprint was first seen (file index, line).
+    pub first_file: usize,
+    pub first_line: u64,
+}
+
+impl Group {
+    fn new(fp: Fingerprint, query: String, dialect: Dialect, ev: &QueryEvent) -> Group {
+        Group {
+            fingerprint: fp,
+            query,
+            dialect,
+            calls: 0,
+            timed_calls: 0,
+            total_ms: 0.0,
+            min_ms: f64::INFINITY,
+            max_ms: 0.0,
+            sketch: DDSketch::new(SketchConfig::defaults()),
+            rows: None,
+            rows_examined: None,
+            lock_ms: None,
+            errors: 0,
+            error_messages: Vec::new(),
+            temp_files: 0,
+            temp_bytes: 0,
+            first_seen: None,
+            last_seen: None,
+            dbs: SmallSet::default(),
+            users: SmallSet::default(),
+            apps: SmallSet::default(),
+            samples: Vec::new(),
+            plans: 0,
+            slowest_plan: None,
+            first_file: ev.file,
+            first_line: ev.line,
+        }
+    }
+
+    fn seen(&mut self, ev: &QueryEvent) {
+        if let Some(at) = ev.at {
+            self.first_seen = Some(self.first_seen.map_or(at, |f| f.min(at)));
+            self.last_seen = Some(self.last_seen.map_or(at, |l| l.max(at)));
+        }
+        self.dbs.add(&ev.db);
+        self.users.add(&ev.user);
+        self.apps.add(&ev.app);
+    }
+
+    /// A quantile (0–1) of the timed calls, clamped to the observed range.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.timed_calls == 0 {
+            return None;
+        }
+        let v = self.sketch.quantile(q).ok().flatten()?;
+        Some(v.clamp(self.min_ms, self.max_ms))
+    }
+
+    pub fn mean_ms(&self) -> Option<f64> {
+        (self.timed_calls > 0).then(|| self.total_ms / self.timed_calls as f64)
+    }
+}
+
+/// Totals over the whole run.
+#[derive(Debug, Default, Clone)]
+pub struct Totals {
+    pub events: u64,
+    pub filtered_out: u64,
+    pub total_ms: f64,
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+    pub per_file_events: Vec<u64>,
+}
+
+pub struct Aggregator {
+    pub groups: FxHashMap<Fingerprint, Group>,
+    pub totals: Totals,
+    filters: Filters,
+    norm: Normalizer,
+    pub dialect: Dialect,
+}
+
+impl Aggregator {
+    pub fn new(filters: Filters) -> Self {
+        Aggregator {
+            groups: FxHashMap::default(),
+            totals: Totals::default(),
+            filters,
+            norm: Normalizer::new(),
+            dialect: Dialect::Postgres,
+        }
+    }
+
+    fn group(&mut self, ev: &QueryEvent) -> &mut Group {
+        let mysql = self.dialect == Dialect::Mysql;
+        let fp = self.norm.fingerprint(&ev.sql, mysql);
+        let dialect = self.dialect;
+        let norm = &mut self.norm;
+        self.groups.entry(fp).or_insert_with(|| {
+            let style = if mysql { Style::Question } else { Style::Dollar };
+            let (_, text) = norm.normalize(&ev.sql, mysql, style);
+            Group::new(fp, text, dialect, ev)
+        })
+    }
+
+    /// Sorted by total time, descending (ties by fingerprint for stable output).
+    pub fn sorted_groups(&self) -> Vec<&Group> {
+        let mut v: Vec<&Group> = self.groups.values().collect();
+        v.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms).then(a.fingerprint.cmp(&b.fingerprint)));
+        v
+    }
+}
+
+impl EventSink for Aggregator {
+    fn event(&mut self, ev: QueryEvent) {
+        if !self.filters.keep(&ev) {
+            self.totals.filtered_out += 1;
+            return;
+        }
+        let t = &mut self.totals;
+        t.events += 1;
+        if t.per_file_events.len() <= ev.file {
+            t.per_file_events.resize(ev.file + 1, 0);
+        }
+        t.per_file_events[ev.file] += 1;
+        if let Some(d) = ev.duration_ms {
+            t.total_ms += d;
+        }
+        if let Some(at) = ev.at {
+            t.first = Some(t.first.map_or(at, |f| f.min(at)));
+            t.last = Some(t.last.map_or(at, |l| l.max(at)));
+        }
+        let g = self.group(&ev);
+        g.calls += 1;
+        g.seen(&ev);
+        if let Some(r) = ev.rows {
+            *g.rows.get_or_insert(0) += r;
+        }
+        if let Some(r) = ev.rows_examined {
+            *g.rows_examined.get_or_insert(0) += r;
+        }
+        if let Some(l) = ev.lock_ms {
+            *g.lock_ms.get_or_insert(0.0) += l;
+        }
+        g.temp_files += u64::from(ev.temp_files);
+        g.temp_bytes += ev.temp_bytes.unwrap_or(0);
+        let Some(d) = ev.duration_ms.filter(|d| d.is_finite() && *d >= 0.0) else {
+            return;
+        };
+        g.timed_calls += 1;
+        g.total_ms += d;
+        g.min_ms = g.min_ms.min(d);
+        g.max_ms = g.max_ms.max(d);
+        // The sketch's buckets start above zero; a 0 ms call lands in the lowest one.
+        g.sketch.add(d.max(1e-6));
+        if let Some(plan) = &ev.plan {
+            g.plans += 1;
+            if g.slowest_plan.as_ref().is_none_or(|(ms, _)| d > *ms) {
+                g.slowest_plan = Some((d, plan.clone()));
+            }
+        }
+        let slot = if g.samples.len() < SAMPLES {
+            Some(g.samples.len())
+        } else {
+            g.samples
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.duration_ms.total_cmp(&b.1.duration_ms))
+                .filter(|(_, s)| s.duration_ms < d)
+                .map(|(i, _)| i)
+        };
+        if let Some(i) = slot {
+            let mut sql = ev.sql;
+            if sql.len() > MAX_SAMPLE_SQL {
+                let mut cut = MAX_SAMPLE_SQL;
+                while !sql.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                sql.truncate(cut);
+            }
+            let s = Sample {
+                duration_ms: d,
+                at: ev.at,
+                file: ev.file,
+                line: ev.line,
+                session: ev.session,
+                sql,
+                params: ev.params,
+            };
+            if i == g.samples.len() {
+                g.samples.push(s);
+            } else {
+                g.samples[i] = s;
+            }
+        }
+    }
+
+    fn note(&mut self, ev: &QueryEvent, note: SideNote) {
+        if !self.filters.keep(ev) {
+            return;
+        }
+        let g = self.group(ev);
+        g.seen(ev);
+        match note {
+            SideNote::Error { message } => {
+                g.errors += 1;
+                if g.error_messages.len() < 3 && !g.error_messages.contains(&message) {
+                    g.error_messages.push(message);
+                }
+            }
+            SideNote::TempFile { bytes } => {
+                g.temp_files += 1;
+                g.temp_bytes += bytes;
+            }
+        }
+    }
+}

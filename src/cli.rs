@@ -1,0 +1,91 @@
+//! Command-line interface (clap derive). Parsing only: `lib::run` does the work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::ingest::Format;
+use crate::report::{OutputFormat, SortKey};
+
+#[derive(Parser, Debug)]
+#[command(name = "qperf", version, about = "Database query performance analyzer for PostgreSQL and MySQL logs")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read slow-query logs and report per-statement statistics.
+    ///
+    /// For example: qperf analyze /var/log/postgresql/postgresql-15-main.log
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Log files (`-` or none: standard input). Globs are expanded; .gz and .bz2 are
+    /// decompressed.
+    pub files: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Show this many statements (table default: 20; JSON default: all).
+    #[arg(long)]
+    pub top: Option<usize>,
+
+    /// Order statements by this figure.
+    #[arg(long, value_enum, default_value_t = SortKey::Total)]
+    pub sort: SortKey,
+
+    /// Read every file as this format instead of detecting it.
+    #[arg(long, value_enum)]
+    pub input_format: Option<Format>,
+
+    /// The server's log_line_prefix, when auto-detection is not enough.
+    ///
+    /// For example: --log-line-prefix '%t [%p]: [%l-1] user=%u,db=%d '
+    #[arg(long)]
+    pub log_line_prefix: Option<String>,
+
+    /// Only events at or after this time (`YYYY-MM-DD[ HH:MM[:SS]]`, log's time zone).
+    #[arg(long)]
+    pub since: Option<String>,
+
+    /// Only events before this time.
+    #[arg(long)]
+    pub until: Option<String>,
+
+    /// Only these databases (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub include_db: Vec<String>,
+    /// Leave out these databases.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_db: Vec<String>,
+    /// Only these users.
+    #[arg(long, value_delimiter = ',')]
+    pub include_user: Vec<String>,
+    /// Leave out these users.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_user: Vec<String>,
+    /// Only these application names.
+    #[arg(long, value_delimiter = ',')]
+    pub include_app: Vec<String>,
+    /// Leave out these application names.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_app: Vec<String>,
+
+    /// Print bind parameters and statements with their literal values (redacted by default).
+    #[arg(long)]
+    pub show_params: bool,
+
+    /// Accept input with no statements instead of exiting with status 2.
+    #[arg(long)]
+    pub allow_empty: bool,
+
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}

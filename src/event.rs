@@ -1,0 +1,59 @@
+//! The one record every log format is reduced to, and the sink that receives them.
+//!
+//! Parsers hand events on as they read (never a collected Vec), so memory follows the
+//! number of open sessions and distinct statements, not the size of the log.
+
+use serde::Serialize;
+
+/// Which SQL dialect an event's text is in; decides lexing and placeholder style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    Postgres,
+    Mysql,
+}
+
+/// One executed statement as the log recorded it.
+#[derive(Clone, Debug, Default)]
+pub struct QueryEvent {
+    /// Index of the input file in the run, and 1-based line where the entry starts.
+    pub file: usize,
+    pub line: u64,
+    /// Milliseconds since the Unix epoch, in the log's own time zone.
+    pub at: Option<i64>,
+    pub duration_ms: Option<f64>,
+    pub sql: String,
+    /// The `DETAIL:  parameters:` text (PostgreSQL extended protocol).
+    pub params: Option<String>,
+    pub session: Option<String>,
+    pub user: Option<String>,
+    pub db: Option<String>,
+    pub app: Option<String>,
+    pub client: Option<String>,
+    /// Rows returned (MySQL Rows_sent).
+    pub rows: Option<u64>,
+    /// Rows read (MySQL Rows_examined).
+    pub rows_examined: Option<u64>,
+    pub lock_ms: Option<f64>,
+    /// Bytes of temporary files written while it ran.
+    pub temp_bytes: Option<u64>,
+    pub temp_files: u32,
+    /// An auto_explain plan logged for this execution (text or JSON as logged).
+    pub plan: Option<String>,
+}
+
+/// Something the log says about a statement besides its execution.
+#[derive(Clone, Debug)]
+pub enum SideNote {
+    /// The statement failed (`ERROR` + `STATEMENT`), e.g. a statement timeout.
+    Error { message: String },
+    /// A temporary file of this size was written while the statement ran.
+    TempFile { bytes: u64 },
+}
+
+/// Receives what parsers find, in log order.
+pub trait EventSink {
+    fn event(&mut self, ev: QueryEvent);
+    /// `sql` is the statement the note belongs to.
+    fn note(&mut self, ev: &QueryEvent, note: SideNote);
+}

@@ -1,0 +1,602 @@
+//! Query fingerprints: a single-pass tokenizer that turns one statement text into a
+//! stable 64-bit id and a normalized text.
+//!
+//! This runs once per logged event, so it must stay cheap: no SQL parse, no regex, and
+//! no allocation beyond the reusable buffers in [`Normalizer`]. The semantics follow
+//! pg_query's fingerprints where they matter to users: literals and parameters are
+//! equal, IN / VALUES / ARRAY lists of any length are equal, comments, whitespace and
+//! the case of unquoted words do not matter. The spec is the set of equality tests in
+//! `tests/fingerprint.rs`.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// A statement's identity, shown as 16 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub u64);
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+impl Serialize for Fingerprint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl std::str::FromStr for Fingerprint {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        u64::from_str_radix(s, 16).map(Fingerprint)
+    }
+}
+
+/// How placeholders are written in the normalized text. The hash never depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// `$1`, `$2`, … numbered in order of appearance (PostgreSQL).
+    Dollar,
+    /// `?` (MySQL).
+    Question,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// An unquoted word: keyword or identifier; hashed lowercased.
+    Word,
+    /// A quoted identifier kept as written.
+    Ident,
+    /// A literal or a parameter: hashed as one constant.
+    Value,
+    /// Operator or punctuation character(s).
+    Punct,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    kind: Kind,
+    start: usize,
+    end: usize,
+    space_before: bool,
+}
+
+/// Reusable state for normalizing many statements without allocating per statement.
+#[derive(Default)]
+pub struct Normalizer {
+    tokens: Vec<Token>,
+    keep: Vec<bool>,
+    key: Vec<u8>,
+}
+
+impl Normalizer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The fingerprint of `sql`. `mysql` selects MySQL lexing (double quotes delimit
+    /// strings, backslash escapes in strings).
+    pub fn fingerprint(&mut self, sql: &str, mysql: bool) -> Fingerprint {
+        self.prepare(sql, mysql);
+        self.key.clear();
+        let b = sql.as_bytes();
+        for (t, keep) in self.tokens.iter().zip(&self.keep) {
+            if !keep {
+                continue;
+            }
+            match t.kind {
+                Kind::Word => self
+                    .key
+                    .extend(b[t.start..t.end].iter().map(u8::to_ascii_lowercase)),
+                Kind::Ident => {
+                    self.key.push(b'"');
+                    self.key.extend_from_slice(&b[t.start..t.end]);
+                }
+                Kind::Value => self.key.push(b'?'),
+                Kind::Punct => self.key.extend_from_slice(&b[t.start..t.end]),
+            }
+            self.key.push(b' ');
+        }
+        Fingerprint(xxhash_rust::xxh3::xxh3_64(&self.key))
+    }
+
+    /// The fingerprint and the normalized text (whitespace collapsed, comments dropped,
+    /// values replaced by placeholders, lists collapsed, original case kept).
+    pub fn normalize(&mut self, sql: &str, mysql: bool, style: Style) -> (Fingerprint, String) {
+        let fp = self.fingerprint(sql, mysql);
+        let b = sql.as_bytes();
+        let mut out = String::with_capacity(sql.len().min(4096));
+        let mut n = 0;
+        let mut first = true;
+        for (t, keep) in self.tokens.iter().zip(&self.keep) {
+            if !keep {
+                continue;
+            }
+            if t.space_before && !first {
+                out.push(' ');
+            }
+            first = false;
+            match t.kind {
+                Kind::Value => {
+                    n += 1;
+                    match style {
+                        Style::Dollar => {
+                            out.push('$');
+                            out.push_str(itoa(n).as_str());
+                        }
+                        Style::Question => out.push('?'),
+                    }
+                }
+                Kind::Ident => {
+                    // Quoted identifiers keep their quotes unless they are plain lower-case
+                    // names, which PostgreSQL treats as equal to the unquoted form.
+                    let inner = &sql[t.start..t.end];
+                    if is_plain_lower_ident(inner) {
+                        out.push_str(inner);
+                    } else if mysql {
+                        out.push('`');
+                        out.push_str(inner);
+                        out.push('`');
+                    } else {
+                        out.push('"');
+                        out.push_str(inner);
+                        out.push('"');
+                    }
+                }
+                _ => out.push_str(&String::from_utf8_lossy(&b[t.start..t.end])),
+            }
+        }
+        (fp, out)
+    }
+
+    fn prepare(&mut self, sql: &str, mysql: bool) {
+        self.tokens.clear();
+        tokenize(sql.as_bytes(), mysql, &mut self.tokens);
+        // A trailing semicolon does not change the statement.
+        while let Some(t) = self.tokens.last() {
+            if t.kind == Kind::Punct && &sql.as_bytes()[t.start..t.end] == b";" {
+                self.tokens.pop();
+            } else {
+                break;
+            }
+        }
+        self.keep.clear();
+        self.keep.resize(self.tokens.len(), true);
+        collapse_lists(sql.as_bytes(), &self.tokens, &mut self.keep);
+    }
+}
+
+fn itoa(n: usize) -> String {
+    n.to_string()
+}
+
+fn is_plain_lower_ident(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && (b[0].is_ascii_lowercase() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+}
+
+fn is_word_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+fn is_word_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// Splits `b` into tokens. Never fails: an unterminated string or comment runs to the end.
+fn tokenize(b: &[u8], mysql: bool, out: &mut Vec<Token>) {
+    let n = b.len();
+    let mut i = 0;
+    let mut space = false;
+    while i < n {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            space = true;
+            i += 1;
+            continue;
+        }
+        // Comments: dropped, but they separate tokens like whitespace does.
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < n && b[i] != b'\n' {
+                i += 1;
+            }
+            space = true;
+            continue;
+        }
+        if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            // MySQL executable comments (/*! ... */) carry SQL; keep their content.
+            if mysql && b.get(i + 2) == Some(&b'!') {
+                i += 3;
+                while i < n && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                space = true;
+                continue;
+            }
+            let mut depth = 1;
+            i += 2;
+            while i < n && depth > 0 {
+                if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    depth -= 1;
+                    i += 2;
+                } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    depth += 1;
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            space = true;
+            continue;
+        }
+        if mysql && c == b'*' && b.get(i + 1) == Some(&b'/') {
+            // End of a MySQL executable comment.
+            i += 2;
+            space = true;
+            continue;
+        }
+        if mysql && c == b'#' {
+            while i < n && b[i] != b'\n' {
+                i += 1;
+            }
+            space = true;
+            continue;
+        }
+        let start = i;
+        let kind;
+        let (mut ts, mut te) = (i, i);
+        if c == b'\'' {
+            i = skip_quoted(b, i, b'\'', mysql);
+            kind = Kind::Value;
+        } else if c == b'"' {
+            if mysql {
+                i = skip_quoted(b, i, b'"', true);
+                kind = Kind::Value;
+            } else {
+                i = skip_quoted(b, i, b'"', false);
+                kind = Kind::Ident;
+                ts = start + 1;
+                te = if i > start + 1 && b[i - 1] == b'"' {
+                    i - 1
+                } else {
+                    i
+                };
+            }
+        } else if c == b'`' {
+            i = skip_quoted(b, i, b'`', false);
+            kind = Kind::Ident;
+            ts = start + 1;
+            te = if i > start + 1 && b[i - 1] == b'`' {
+                i - 1
+            } else {
+                i
+            };
+        } else if c == b'$' {
+            if b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+                while i < n && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                kind = Kind::Value;
+            } else if let Some(end) = dollar_quote_end(b, i) {
+                i = end;
+                kind = Kind::Value;
+            } else {
+                i += 1;
+                kind = Kind::Punct;
+            }
+        } else if c == b'?' && !matches!(b.get(i + 1), Some(b'|') | Some(b'&') | Some(b'-')) {
+            i += 1;
+            kind = Kind::Value;
+        } else if c.is_ascii_digit()
+            || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+            || (c == b'-' && negative_number_here(b, i, out))
+        {
+            i = skip_number(b, i);
+            kind = Kind::Value;
+        } else if is_word_start(c) {
+            // Prefixed string literals: E'..', B'..', X'..', N'..', U&'..'.
+            let next = b.get(i + 1).copied();
+            if next == Some(b'\'') && matches!(c, b'e' | b'E' | b'b' | b'B' | b'x' | b'X' | b'n' | b'N')
+            {
+                let escapes = mysql || matches!(c, b'e' | b'E');
+                i = skip_quoted(b, i + 1, b'\'', escapes);
+                kind = Kind::Value;
+            } else if matches!(c, b'u' | b'U') && next == Some(b'&') && b.get(i + 2) == Some(&b'\'') {
+                i = skip_quoted(b, i + 2, b'\'', false);
+                kind = Kind::Value;
+            } else {
+                i += 1;
+                while i < n && is_word_char(b[i]) {
+                    i += 1;
+                }
+                // `_utf8'abc'` charset introducers in MySQL.
+                if mysql && c == b'_' && b.get(i) == Some(&b'\'') {
+                    i = skip_quoted(b, i, b'\'', true);
+                    kind = Kind::Value;
+                } else {
+                    kind = Kind::Word;
+                }
+            }
+        } else {
+            // Multi-byte operators stay one token so `a<=b` and `a <= b` are equal.
+            i += 1;
+            if is_op_char(c) {
+                while i < n && is_op_char(b[i]) && !(b[i] == b'-' && b.get(i + 1) == Some(&b'-'))
+                {
+                    i += 1;
+                }
+            } else if c == b':' && b.get(i) == Some(&b':') {
+                i += 1;
+            }
+            kind = Kind::Punct;
+        }
+        if kind != Kind::Ident {
+            ts = start;
+            te = i;
+        }
+        out.push(Token {
+            kind,
+            start: ts,
+            end: te.max(ts),
+            space_before: space,
+        });
+        space = false;
+    }
+}
+
+fn is_op_char(c: u8) -> bool {
+    matches!(
+        c,
+        b'<' | b'>' | b'=' | b'!' | b'|' | b'&' | b'~' | b'^' | b'%' | b'@' | b'#' | b'+' | b'-'
+    )
+}
+
+/// A `-` starts a negative number when what precedes it cannot end an operand.
+fn negative_number_here(b: &[u8], i: usize, prev: &[Token]) -> bool {
+    if !b.get(i + 1).is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
+        return false;
+    }
+    match prev.last() {
+        None => true,
+        Some(t) => match t.kind {
+            Kind::Punct => !matches!(b[t.end - 1], b')' | b']'),
+            Kind::Word => {
+                let w = &b[t.start..t.end];
+                [
+                    "select", "where", "and", "or", "by", "values", "then", "else", "when",
+                    "between", "set", "limit", "offset", "in", "is", "not", "return",
+                ]
+                .iter()
+                .any(|k| w.eq_ignore_ascii_case(k.as_bytes()))
+            }
+            _ => false,
+        },
+    }
+}
+
+fn skip_number(b: &[u8], mut i: usize) -> usize {
+    let n = b.len();
+    if b[i] == b'-' {
+        i += 1;
+    }
+    if b[i] == b'0' && matches!(b.get(i + 1), Some(b'x') | Some(b'X')) {
+        i += 2;
+        while i < n && b[i].is_ascii_hexdigit() {
+            i += 1;
+        }
+        return i;
+    }
+    while i < n && (b[i].is_ascii_digit() || b[i] == b'.' || b[i] == b'_') {
+        i += 1;
+    }
+    if i < n && (b[i] == b'e' || b[i] == b'E') {
+        let mut j = i + 1;
+        if j < n && (b[j] == b'+' || b[j] == b'-') {
+            j += 1;
+        }
+        if j < n && b[j].is_ascii_digit() {
+            i = j;
+            while i < n && b[i].is_ascii_digit() {
+                i += 1;
+            }
+        }
+    }
+    i
+}
+
+/// Returns the index after the closing quote. A doubled quote is an escaped quote; with
+/// `backslash`, `\x` escapes too.
+fn skip_quoted(b: &[u8], start: usize, q: u8, backslash: bool) -> usize {
+    let n = b.len();
+    let mut i = start + 1;
+    while i < n {
+        let c = b[i];
+        if backslash && c == b'\\' {
+            i += 2;
+            continue;
+        }
+        if c == q {
+            if b.get(i + 1) == Some(&q) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// `$tag$ ... $tag$` (tag possibly empty): returns the end, or None when `$` at `i` does
+/// not open a dollar quote.
+fn dollar_quote_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+        if j == i + 1 && b[j].is_ascii_digit() {
+            return None;
+        }
+        j += 1;
+    }
+    if b.get(j) != Some(&b'$') {
+        return None;
+    }
+    let tag = &b[i..=j];
+    let body = j + 1;
+    match memchr::memmem::find(&b[body..], tag) {
+        Some(k) => Some(body + k + tag.len()),
+        None => Some(b.len()),
+    }
+}
+
+fn is_punct(b: &[u8], t: &Token, s: &[u8]) -> bool {
+    t.kind == Kind::Punct && &b[t.start..t.end] == s
+}
+
+fn is_word(b: &[u8], t: &Token, w: &str) -> bool {
+    t.kind == Kind::Word && b[t.start..t.end].eq_ignore_ascii_case(w.as_bytes())
+}
+
+/// Marks tokens to drop so lists of any length normalize the same:
+/// `IN (1, 2, 3)` → `IN ($1)`, `ARRAY[1, 2]` → `ARRAY[$1]`, and repeated `VALUES` rows
+/// `(…), (…)` → the first row when the rows have the same shape.
+fn collapse_lists(b: &[u8], toks: &[Token], keep: &mut [bool]) {
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let opens_value_list = (is_punct(b, t, b"(")
+            && i > 0
+            && (is_word(b, &toks[i - 1], "in") || is_word(b, &toks[i - 1], "any")))
+            || (is_punct(b, t, b"[") && i > 0 && is_word(b, &toks[i - 1], "array"));
+        if opens_value_list {
+            let close: &[u8] = if is_punct(b, t, b"(") { b")" } else { b"]" };
+            // Only a flat list of values and commas collapses.
+            let mut j = i + 1;
+            let mut flat = true;
+            while j < toks.len() && !is_punct(b, &toks[j], close) {
+                let tj = &toks[j];
+                let sign = tj.kind == Kind::Punct && &b[tj.start..tj.end] == b"-";
+                if !(tj.kind == Kind::Value || is_punct(b, tj, b",") || sign) {
+                    flat = false;
+                    break;
+                }
+                j += 1;
+            }
+            if flat && j < toks.len() && j > i + 1 {
+                // Keep the first value, drop the rest up to the closing bracket.
+                let mut first_value = true;
+                for k in i + 1..j {
+                    if toks[k].kind == Kind::Value && first_value {
+                        first_value = false;
+                        continue;
+                    }
+                    keep[k] = false;
+                }
+                i = j;
+                continue;
+            }
+        }
+        if is_word(b, t, "values") {
+            collapse_rows(b, toks, keep, i + 1);
+        }
+        i += 1;
+    }
+}
+
+/// From `start` (just after VALUES), drop rows equal in shape to the first one.
+fn collapse_rows(b: &[u8], toks: &[Token], keep: &mut [bool], start: usize) {
+    let Some(first_end) = group_end(b, toks, start) else {
+        return;
+    };
+    let mut pos = first_end + 1;
+    while pos + 1 < toks.len() && is_punct(b, &toks[pos], b",") {
+        let Some(end) = group_end(b, toks, pos + 1) else {
+            return;
+        };
+        if !same_shape(b, &toks[start..=first_end], &toks[pos + 1..=end]) {
+            return;
+        }
+        for k in keep.iter_mut().take(end + 1).skip(pos) {
+            *k = false;
+        }
+        pos = end + 1;
+    }
+}
+
+/// Index of the `)` closing the `(` at `start`.
+fn group_end(b: &[u8], toks: &[Token], start: usize) -> Option<usize> {
+    if !toks.get(start).is_some_and(|t| is_punct(b, t, b"(")) {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (k, t) in toks.iter().enumerate().skip(start) {
+        if t.kind == Kind::Punct {
+            match &b[t.start..t.end] {
+                b"(" => depth += 1,
+                b")" => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(k);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+fn same_shape(b: &[u8], x: &[Token], y: &[Token]) -> bool {
+    x.len() == y.len()
+        && x.iter().zip(y).all(|(p, q)| {
+            p.kind == q.kind
+                && (p.kind == Kind::Value || b[p.start..p.end].eq_ignore_ascii_case(&b[q.start..q.end]))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(sql: &str) -> String {
+        Normalizer::new().normalize(sql, false, Style::Dollar).1
+    }
+
+    #[test]
+    fn normalized_text_keeps_case_and_numbers_placeholders() {
+        assert_eq!(
+            norm("SELECT id, sku FROM products  WHERE id = 934;"),
+            "SELECT id, sku FROM products WHERE id = $1"
+        );
+        assert_eq!(
+            norm("select * from x where a in (1,2,3) and b = 'x''y'"),
+            "select * from x where a in ($1) and b = $2"
+        );
+        assert_eq!(
+            norm("INSERT INTO t (a, b) VALUES (1, 'a'), (2, 'b'), (3, 'c')"),
+            "INSERT INTO t (a, b) VALUES ($1, $2)"
+        );
+        assert_eq!(norm("SELECT \"users\".\"Name\" FROM \"users\""), "SELECT users.\"Name\" FROM users");
+        assert_eq!(norm("SELECT count(*) FROM t -- trailing"), "SELECT count(*) FROM t");
+    }
+
+    #[test]
+    fn never_panics_on_unterminated_input() {
+        for s in ["'abc", "\"abc", "/* abc", "$$ abc", "$a$ x", "`x", "E'\\", "-", "IN (", "VALUES (1", "?"] {
+            let _ = Normalizer::new().normalize(s, false, Style::Dollar);
+            let _ = Normalizer::new().normalize(s, true, Style::Question);
+        }
+    }
+}

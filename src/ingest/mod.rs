@@ -1,0 +1,321 @@
+//! Reading log files: decompression, format detection, and the per-format readers.
+//!
+//! Readers stream: one reusable line buffer, records handed to an [`EventSink`] as they
+//! complete. A line that is not understood is counted (the first few are kept with their
+//! line numbers for the report) and reading goes on.
+
+pub mod mysql_slow;
+pub mod pg;
+pub mod pg_csv;
+pub mod pg_json;
+pub mod pg_stderr;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::event::EventSink;
+use pg::{PgRecord, PgState};
+use pg_stderr::{Line, Prefix};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// PostgreSQL stderr or syslog log.
+    Stderr,
+    /// PostgreSQL csvlog.
+    Csvlog,
+    /// PostgreSQL jsonlog, or its CloudNativePG / Cloud SQL JSON wrappers.
+    Jsonlog,
+    /// MySQL / MariaDB / Percona slow query log.
+    MysqlSlow,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Stderr => "postgresql stderr",
+            Format::Csvlog => "postgresql csvlog",
+            Format::Jsonlog => "postgresql jsonlog",
+            Format::MysqlSlow => "mysql slow log",
+        }
+    }
+
+    pub fn is_mysql(self) -> bool {
+        self == Format::MysqlSlow
+    }
+}
+
+/// How many unrecognized lines are kept verbatim per file.
+const KEEP_UNRECOGNIZED: usize = 5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unrecognized {
+    pub line: u64,
+    pub text: String,
+}
+
+/// What reading one file found.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct FileStats {
+    pub path: String,
+    pub format: Option<Format>,
+    pub bytes: u64,
+    pub lines: u64,
+    pub recognized_lines: u64,
+    pub unrecognized_lines: u64,
+    pub events: u64,
+    pub first_unrecognized: Vec<Unrecognized>,
+    pub errors_unattributed: u64,
+}
+
+impl FileStats {
+    fn unrecognized(&mut self, line: u64, text: &str) {
+        self.unrecognized_lines += 1;
+        if self.first_unrecognized.len() < KEEP_UNRECOGNIZED {
+            let mut t: String = text.chars().take(200).collect();
+            if t.len() < text.len() {
+                t.push('…');
+            }
+            self.first_unrecognized.push(Unrecognized { line, text: t });
+        }
+    }
+}
+
+/// Options that change how logs are read.
+#[derive(Default)]
+pub struct ReadOptions {
+    pub format: Option<Format>,
+    pub prefix: Option<Prefix>,
+    pub year: i64,
+}
+
+/// Counts bytes read from the underlying file (for progress and the summary).
+pub struct Counted<R> {
+    inner: R,
+    pub count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Opens a file (or stdin for `-`), decompressing gzip and bzip2 by their magic bytes.
+pub fn open(path: &Path, counter: std::sync::Arc<std::sync::atomic::AtomicU64>) -> io::Result<Box<dyn BufRead>> {
+    let raw: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path)?)
+    };
+    let mut r = BufReader::with_capacity(
+        256 * 1024,
+        Counted {
+            inner: raw,
+            count: counter,
+        },
+    );
+    let head = r.fill_buf()?;
+    let boxed: Box<dyn BufRead> = if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(BufReader::with_capacity(256 * 1024, flate2::bufread::MultiGzDecoder::new(r)))
+    } else if head.starts_with(b"BZh") {
+        Box::new(BufReader::with_capacity(256 * 1024, bzip2::bufread::MultiBzDecoder::new(r)))
+    } else {
+        Box::new(r)
+    };
+    Ok(boxed)
+}
+
+/// Guesses the format from the first lines of a file.
+pub fn detect(head: &[String]) -> Option<Format> {
+    let mut rec = PgRecord::default();
+    let year = 2000;
+    for line in head.iter().filter(|l| !l.trim().is_empty()) {
+        if mysql_slow::sniff(line) {
+            return Some(Format::MysqlSlow);
+        }
+        if line.starts_with('{') {
+            if pg_json::to_record(line, 1, &mut rec, year) {
+                return Some(Format::Jsonlog);
+            }
+            continue;
+        }
+        if looks_like_csvlog(line) {
+            return Some(Format::Csvlog);
+        }
+        if matches!(pg_stderr::parse_line(line, &mut rec, None, year), Line::Header) {
+            return Some(Format::Stderr);
+        }
+    }
+    None
+}
+
+fn looks_like_csvlog(line: &str) -> bool {
+    let l = line.trim_start_matches('"');
+    crate::timeparse::parse_iso(l.as_bytes()).is_some()
+        && line.contains(',')
+        && [",LOG,", ",ERROR,", ",FATAL,", ",WARNING,", ",STATEMENT,", ",PANIC,", ",NOTICE,", ",DETAIL,"]
+            .iter()
+            .any(|s| line.contains(s))
+}
+
+/// Reads lines, strips the line ending and decodes lossily; calls `f` per line.
+fn for_each_line(
+    r: &mut dyn BufRead,
+    stats: &mut FileStats,
+    mut f: impl FnMut(&str, u64, &mut FileStats),
+) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        buf.clear();
+        let n = r.read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        while buf.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+            buf.pop();
+        }
+        stats.lines += 1;
+        let no = stats.lines;
+        let text = String::from_utf8_lossy(&buf);
+        f(&text, no, stats);
+    }
+}
+
+/// Reads one file into `sink`. `head` holds the lines already read for detection.
+pub fn read(
+    file: usize,
+    reader: &mut dyn BufRead,
+    format: Format,
+    opts: &ReadOptions,
+    sink: &mut dyn EventSink,
+    stats: &mut FileStats,
+) -> io::Result<()> {
+    match format {
+        Format::MysqlSlow => {
+            let mut p = mysql_slow::MysqlSlow::new(file);
+            for_each_line(reader, stats, |line, no, st| match p.line(line, no, sink) {
+                mysql_slow::Kind::Blank => {}
+                _ => st.recognized_lines += 1,
+            })?;
+            p.finish(sink);
+        }
+        Format::Stderr => {
+            let mut state = PgState::new(file);
+            let mut cur = PgRecord::default();
+            let mut next = PgRecord::default();
+            let mut open = false;
+            for_each_line(reader, stats, |line, no, st| {
+                match pg_stderr::parse_line(line, &mut next, opts.prefix.as_ref(), opts.year) {
+                    Line::Header => {
+                        next.line = no;
+                        st.recognized_lines += 1;
+                        if open {
+                            state.record(&cur, sink);
+                        }
+                        std::mem::swap(&mut cur, &mut next);
+                        open = true;
+                    }
+                    Line::Continuation(at) if open => {
+                        st.recognized_lines += 1;
+                        cur.message.push('\n');
+                        let text = &line[at..];
+                        if text.contains("#011") {
+                            cur.message.push_str(&text.replace("#011", "\t"));
+                        } else {
+                            cur.message.push_str(text);
+                        }
+                    }
+                    Line::Blank => {}
+                    Line::Continuation(_) | Line::Unrecognized => st.unrecognized(no, line),
+                }
+            })?;
+            if open {
+                state.record(&cur, sink);
+            }
+            state.finish(sink);
+            stats.errors_unattributed = state.counters.errors_unattributed;
+        }
+        Format::Csvlog => {
+            let mut state = PgState::new(file);
+            let mut row = pg_csv::CsvRow::default();
+            let mut fields = Vec::new();
+            let mut rec = PgRecord::default();
+            for_each_line(reader, stats, |line, no, st| {
+                if !row.is_open() && line.trim().is_empty() {
+                    return;
+                }
+                if row.push(line, no) {
+                    let first = row.first_line;
+                    let text = row.take();
+                    pg_csv::split_fields(&text, &mut fields);
+                    if pg_csv::to_record(&fields, first, &mut rec) {
+                        st.recognized_lines += no - first + 1;
+                        state.record(&rec, sink);
+                    } else {
+                        st.unrecognized(first, &text);
+                    }
+                }
+            })?;
+            if row.is_open() {
+                // A truncated last row: keep what it has.
+                let first = row.first_line;
+                let mut text = row.take();
+                text.push('"');
+                pg_csv::split_fields(&text, &mut fields);
+                if pg_csv::to_record(&fields, first, &mut rec) {
+                    state.record(&rec, sink);
+                } else {
+                    stats.unrecognized(first, &text);
+                }
+            }
+            state.finish(sink);
+            stats.errors_unattributed = state.counters.errors_unattributed;
+        }
+        Format::Jsonlog => {
+            let mut state = PgState::new(file);
+            let mut rec = PgRecord::default();
+            for_each_line(reader, stats, |line, no, st| {
+                if line.trim().is_empty() {
+                    return;
+                }
+                if pg_json::to_record(line, no, &mut rec, opts.year) {
+                    st.recognized_lines += 1;
+                    state.record(&rec, sink);
+                } else {
+                    st.unrecognized(no, line);
+                }
+            })?;
+            state.finish(sink);
+            stats.errors_unattributed = state.counters.errors_unattributed;
+        }
+    }
+    Ok(())
+}
+
+/// Reads up to `n` lines for detection without losing them: returns the lines and a
+/// reader that yields them again followed by the rest.
+pub fn peek_lines(mut r: Box<dyn BufRead>, n: usize) -> io::Result<(Vec<String>, Box<dyn BufRead>)> {
+    let mut raw = Vec::new();
+    let mut lines = Vec::new();
+    let mut buf = Vec::new();
+    while lines.len() < n && raw.len() < 1 << 20 {
+        buf.clear();
+        if r.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf);
+        let mut t = String::from_utf8_lossy(&buf).into_owned();
+        while t.ends_with(['\n', '\r']) {
+            t.pop();
+        }
+        lines.push(t);
+    }
+    let chained: Box<dyn BufRead> = Box::new(BufReader::new(io::Cursor::new(raw).chain(r)));
+    Ok((lines, chained))
+}

@@ -1,0 +1,215 @@
+//! MySQL / MariaDB / Percona Server slow query logs (5.1 to 8.x).
+//!
+//! An event is a run of `# Key: value` header lines followed by its SQL lines; the next
+//! header line ends it. `use db;` and `SET timestamp=N;` before the SQL are attributes,
+//! not part of the statement, as in pt-query-digest. `# administrator command: X;` is an
+//! event of its own.
+
+use crate::event::{EventSink, QueryEvent};
+use crate::timeparse;
+
+#[derive(Default)]
+pub struct MysqlSlow {
+    file: usize,
+    ev: QueryEvent,
+    has_header: bool,
+    in_text: bool,
+    /// Old servers write `# Time:` only when the second changes; it holds until the next.
+    last_time: Option<i64>,
+    pub events: u64,
+}
+
+/// What a line was.
+pub enum Kind {
+    Header,
+    Text,
+    Banner,
+    Blank,
+}
+
+impl MysqlSlow {
+    pub fn new(file: usize) -> Self {
+        MysqlSlow {
+            file,
+            ..Default::default()
+        }
+    }
+
+    fn emit(&mut self, sink: &mut dyn EventSink) {
+        if self.in_text {
+            let mut ev = std::mem::take(&mut self.ev);
+            while ev.sql.ends_with(['\n', ' ', '\t', '\r']) {
+                ev.sql.pop();
+            }
+            if ev.at.is_none() {
+                ev.at = self.last_time;
+            }
+            ev.file = self.file;
+            if !ev.sql.trim().is_empty() {
+                self.events += 1;
+                sink.event(ev);
+            }
+        }
+        self.ev = QueryEvent::default();
+        self.has_header = false;
+        self.in_text = false;
+    }
+
+    pub fn line(&mut self, line: &str, line_no: u64, sink: &mut dyn EventSink) -> Kind {
+        if line.starts_with('#') && (!self.in_text || is_event_header(line)) {
+            if self.in_text {
+                self.emit(sink);
+            }
+            if !self.has_header {
+                self.ev.line = line_no;
+            }
+            self.has_header = true;
+            self.header(line, sink);
+            return Kind::Header;
+        }
+        if is_banner(line) {
+            self.emit(sink);
+            return Kind::Banner;
+        }
+        if !self.in_text {
+            let t = line.trim();
+            if t.is_empty() {
+                return Kind::Blank;
+            }
+            if let Some(db) = strip_prefix_ci(t, "use ") {
+                let db = db.trim_end_matches(';').trim().trim_matches('`');
+                self.ev.db = Some(db.to_string());
+                return Kind::Header;
+            }
+            if let Some(ts) = strip_prefix_ci(t, "SET timestamp=") {
+                self.ev.at = timeparse::parse_epoch(ts.trim_end_matches(';').as_bytes());
+                return Kind::Header;
+            }
+            if !self.has_header {
+                self.ev.line = line_no;
+            }
+            self.in_text = true;
+        } else {
+            self.ev.sql.push('\n');
+        }
+        self.ev.sql.push_str(line);
+        Kind::Text
+    }
+
+    fn header(&mut self, line: &str, sink: &mut dyn EventSink) {
+        let body = line.trim_start_matches('#').trim();
+        if let Some(t) = body.strip_prefix("Time:") {
+            let t = t.trim();
+            self.last_time = timeparse::parse_iso(t.as_bytes())
+                .map(|x| x.0)
+                .or_else(|| timeparse::parse_mysql_short(t.as_bytes()));
+            // Some versions put `# User@Host:` on the same line.
+            if let Some(i) = t.find("# User@Host:") {
+                self.user_host(&t[i + 12..]);
+            }
+            return;
+        }
+        if let Some(rest) = body.strip_prefix("User@Host:") {
+            self.user_host(rest);
+            return;
+        }
+        if let Some(cmd) = body.strip_prefix("administrator command:") {
+            let cmd = cmd.trim().trim_end_matches(';');
+            self.ev.sql = format!("administrator command: {cmd}");
+            self.in_text = true;
+            self.emit(sink);
+            return;
+        }
+        // `Key: value  Key: value` pairs.
+        let mut it = body.split_whitespace().peekable();
+        while let Some(tok) = it.next() {
+            let Some(key) = tok.strip_suffix(':') else {
+                continue;
+            };
+            let Some(val) = it.peek().copied() else { break };
+            if val.ends_with(':') {
+                continue;
+            }
+            it.next();
+            match key {
+                "Query_time" => self.ev.duration_ms = val.parse::<f64>().ok().map(|s| s * 1000.0),
+                "Lock_time" => self.ev.lock_ms = val.parse::<f64>().ok().map(|s| s * 1000.0),
+                "Rows_sent" => self.ev.rows = val.parse().ok(),
+                "Rows_examined" => self.ev.rows_examined = val.parse().ok(),
+                "Thread_id" | "Id" => self.ev.session = Some(val.to_string()),
+                "Schema" => self.ev.db = Some(val.to_string()),
+                _ => {}
+            }
+        }
+    }
+
+    /// `user[user] @ host [ip]  Id: 12`
+    fn user_host(&mut self, s: &str) {
+        let s = s.trim();
+        let (who, rest) = s.split_once(" @ ").unwrap_or((s, ""));
+        let user = who.split('[').next().unwrap_or("").trim();
+        let user = if user.is_empty() {
+            who.trim_matches(|c| c == '[' || c == ']' || c == ' ')
+        } else {
+            user
+        };
+        if !user.is_empty() {
+            self.ev.user = Some(user.to_string());
+        }
+        let (host_part, id_part) = match rest.find("Id:") {
+            Some(i) => (&rest[..i], Some(&rest[i + 3..])),
+            None => (rest, None),
+        };
+        let host = host_part.split('[').next().unwrap_or("").trim();
+        let ip = host_part
+            .split('[')
+            .nth(1)
+            .map(|x| x.trim_end().trim_end_matches(']'))
+            .unwrap_or("");
+        let client = if !host.is_empty() { host } else { ip };
+        if !client.is_empty() {
+            self.ev.client = Some(client.to_string());
+        }
+        if let Some(id) = id_part.and_then(|x| x.split_whitespace().next()) {
+            self.ev.session = Some(id.to_string());
+        }
+    }
+
+    pub fn finish(&mut self, sink: &mut dyn EventSink) {
+        self.emit(sink);
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
+    if s.len() >= p.len() && s.is_char_boundary(p.len()) && s[..p.len()].eq_ignore_ascii_case(p) {
+        Some(&s[p.len()..])
+    } else {
+        None
+    }
+}
+
+/// Header lines that end the SQL of the event before them. Other `#` lines inside SQL
+/// text are comments of the statement.
+fn is_event_header(line: &str) -> bool {
+    let b = line.trim_start_matches('#').trim_start();
+    ["Time:", "User@Host:", "Thread_id:", "Query_time:", "administrator command:", "Schema:"]
+        .iter()
+        .any(|p| b.starts_with(p))
+}
+
+/// The lines a server writes when it (re)opens its slow log.
+pub fn is_banner(line: &str) -> bool {
+    (line.contains(", Version: ") && line.contains("started with:"))
+        || line.starts_with("Tcp port: ")
+        || line.starts_with("Time                 Id Command")
+        || (line.starts_with("Time") && line.contains("Id Command") && line.contains("Argument"))
+}
+
+/// Does this look like the start of a slow log?
+pub fn sniff(line: &str) -> bool {
+    line.starts_with("# Time:")
+        || line.starts_with("# User@Host:")
+        || line.starts_with("# Query_time:")
+        || line.starts_with("# Thread_id:")
+        || is_banner(line)
+}

@@ -1,0 +1,424 @@
+//! PostgreSQL log semantics shared by the stderr, csvlog and jsonlog readers.
+//!
+//! Each reader turns its lines into [`PgRecord`]s (one log message with its prefix
+//! fields); [`PgState`] pairs them per session into [`QueryEvent`]s: a `duration:` line
+//! with its `DETAIL:  parameters:`, `log_statement` lines with their later `duration:`,
+//! auto_explain plans with their statement, `ERROR` with the `STATEMENT` after it, and
+//! temporary files with the statement that wrote them. `parse` and `bind` steps are not
+//! executions and are not counted.
+
+use rustc_hash::FxHashMap;
+
+use crate::event::{EventSink, QueryEvent, SideNote};
+use crate::fingerprint::Normalizer;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Log,
+    Detail,
+    Statement,
+    Error,
+    Fatal,
+    Panic,
+    Other,
+}
+
+impl Severity {
+    pub fn from_word(w: &[u8]) -> Option<Severity> {
+        Some(match w {
+            b"LOG" => Severity::Log,
+            b"DETAIL" => Severity::Detail,
+            b"STATEMENT" => Severity::Statement,
+            b"ERROR" => Severity::Error,
+            b"FATAL" => Severity::Fatal,
+            b"PANIC" => Severity::Panic,
+            b"WARNING" | b"NOTICE" | b"INFO" | b"HINT" | b"CONTEXT" | b"QUERY" | b"LOCATION"
+            | b"DEBUG" | b"DEBUG1" | b"DEBUG2" | b"DEBUG3" | b"DEBUG4" | b"DEBUG5" => {
+                Severity::Other
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// One log message with the prefix fields the log carried.
+#[derive(Debug, Default, Clone)]
+pub struct PgRecord {
+    pub line: u64,
+    pub at: Option<i64>,
+    pub severity: Option<Severity>,
+    /// pid, or the session id when the prefix has no pid.
+    pub session: String,
+    pub user: String,
+    pub db: String,
+    pub app: String,
+    pub client: String,
+    pub message: String,
+    /// csvlog / jsonlog carry DETAIL and the failing statement in the same record.
+    pub detail: Option<String>,
+    pub statement: Option<String>,
+}
+
+impl PgRecord {
+    pub fn clear(&mut self) {
+        self.line = 0;
+        self.at = None;
+        self.severity = None;
+        self.session.clear();
+        self.user.clear();
+        self.db.clear();
+        self.app.clear();
+        self.client.clear();
+        self.message.clear();
+        self.detail = None;
+        self.statement = None;
+    }
+}
+
+#[derive(Default)]
+struct Session {
+    /// The execution waiting for its DETAIL / plan / temp-file lines.
+    pending: Option<QueryEvent>,
+    /// `pending` came from log_statement and still waits for its duration.
+    untimed: bool,
+    /// An auto_explain plan that arrived before its statement's duration line.
+    orphan_plan: Option<QueryEvent>,
+    awaiting: Option<Awaiting>,
+}
+
+enum Awaiting {
+    Error(String),
+    Temp(u64),
+}
+
+/// What [`PgState`] counted beyond the events themselves.
+#[derive(Debug, Default, Clone)]
+pub struct PgCounters {
+    pub errors_unattributed: u64,
+    pub temp_unattributed: u64,
+}
+
+pub struct PgState {
+    sessions: FxHashMap<String, Session>,
+    norm: Normalizer,
+    pub file: usize,
+    pub counters: PgCounters,
+}
+
+fn opt(s: &str) -> Option<String> {
+    if s.is_empty() || s == "[unknown]" {
+        None
+    } else {
+        Some(s.to_string())
+    }
+}
+
+impl PgState {
+    pub fn new(file: usize) -> Self {
+        PgState {
+            sessions: FxHashMap::default(),
+            norm: Normalizer::new(),
+            file,
+            counters: PgCounters::default(),
+        }
+    }
+
+    fn base_event(&self, r: &PgRecord, sql: &str) -> QueryEvent {
+        QueryEvent {
+            file: self.file,
+            line: r.line,
+            at: r.at,
+            sql: sql.to_string(),
+            session: opt(&r.session),
+            user: opt(&r.user),
+            db: opt(&r.db),
+            app: opt(&r.app),
+            client: opt(&r.client),
+            ..Default::default()
+        }
+    }
+
+    /// Handles one record in its session.
+    pub fn record(&mut self, r: &PgRecord, sink: &mut dyn EventSink) {
+        let sev = r.severity.unwrap_or(Severity::Other);
+        let key = r.session.as_str();
+        let slot = match self.sessions.get_mut(key) {
+            Some(slot) => slot,
+            // Messages that cannot start or touch an execution need no session state.
+            None if sev == Severity::Other => return,
+            None => self.sessions.entry(key.to_string()).or_default(),
+        };
+        let mut s = std::mem::take(slot);
+        let closed = self.handle(r, sev, &mut s, sink);
+        if closed {
+            self.sessions.remove(key);
+        } else if let Some(slot) = self.sessions.get_mut(key) {
+            *slot = s;
+        }
+    }
+
+    /// Returns true when the session ended.
+    fn handle(&mut self, r: &PgRecord, sev: Severity, s: &mut Session, sink: &mut dyn EventSink) -> bool {
+        if let Some(aw) = s.awaiting.take() {
+            if sev == Severity::Statement {
+                self.resolve(aw, Some(r.message.as_str()), r, s, sink);
+                return false;
+            }
+            self.resolve(aw, None, r, s, sink);
+        }
+        match sev {
+            Severity::Detail => {
+                if let (Some(p), Some(params)) = (&mut s.pending, r.message.strip_prefix("parameters: ")) {
+                    p.params = Some(params.to_string());
+                }
+            }
+            Severity::Statement | Severity::Other => {}
+            Severity::Error | Severity::Fatal | Severity::Panic => {
+                self.flush_unless_untimed(s, sink);
+                let aw = Awaiting::Error(r.message.clone());
+                match &r.statement {
+                    Some(st) => self.resolve(aw, Some(st), r, s, sink),
+                    None => s.awaiting = Some(aw),
+                }
+            }
+            Severity::Log => self.log_message(r, s, sink),
+        }
+        if let Some(d) = &r.detail {
+            if let (Some(p), Some(params)) = (&mut s.pending, d.strip_prefix("parameters: ")) {
+                p.params = Some(params.to_string());
+            }
+        }
+        if r.message.starts_with("disconnection:") {
+            self.flush(s, sink);
+            self.flush_orphan(s, sink);
+            return true;
+        }
+        false
+    }
+
+    fn resolve(
+        &mut self,
+        aw: Awaiting,
+        sql: Option<&str>,
+        r: &PgRecord,
+        s: &mut Session,
+        sink: &mut dyn EventSink,
+    ) {
+        match (aw, sql) {
+            (Awaiting::Error(message), Some(sql)) => {
+                sink.note(&self.base_event(r, sql), SideNote::Error { message })
+            }
+            (Awaiting::Error(message), None) => {
+                if s.untimed {
+                    if let Some(p) = &s.pending {
+                        sink.note(p, SideNote::Error { message });
+                        return;
+                    }
+                }
+                self.counters.errors_unattributed += 1;
+            }
+            (Awaiting::Temp(bytes), Some(sql)) => {
+                sink.note(&self.base_event(r, sql), SideNote::TempFile { bytes })
+            }
+            (Awaiting::Temp(bytes), None) => match &mut s.pending {
+                Some(p) => {
+                    *p.temp_bytes.get_or_insert(0) += bytes;
+                    p.temp_files += 1;
+                }
+                None => self.counters.temp_unattributed += 1,
+            },
+        }
+    }
+
+    fn flush(&mut self, s: &mut Session, sink: &mut dyn EventSink) {
+        if let Some(p) = s.pending.take() {
+            sink.event(p);
+        }
+        s.untimed = false;
+    }
+
+    fn flush_unless_untimed(&mut self, s: &mut Session, sink: &mut dyn EventSink) {
+        if !s.untimed {
+            self.flush(s, sink);
+        }
+    }
+
+    fn flush_orphan(&mut self, s: &mut Session, sink: &mut dyn EventSink) {
+        if let Some(p) = s.orphan_plan.take() {
+            sink.event(p);
+        }
+    }
+
+    fn same_statement(&mut self, a: &str, b: &str) -> bool {
+        a.trim() == b.trim() || self.norm.fingerprint(a, false) == self.norm.fingerprint(b, false)
+    }
+
+    /// Starts a new execution, taking an earlier orphan plan of the same statement along.
+    fn start(&mut self, mut ev: QueryEvent, untimed: bool, s: &mut Session, sink: &mut dyn EventSink) {
+        self.flush(s, sink);
+        if let Some(orphan) = s.orphan_plan.take() {
+            if !untimed && self.same_statement(&orphan.sql, &ev.sql) {
+                ev.plan = orphan.plan;
+            } else {
+                sink.event(orphan);
+            }
+        }
+        s.pending = Some(ev);
+        s.untimed = untimed;
+    }
+
+    fn log_message(&mut self, r: &PgRecord, s: &mut Session, sink: &mut dyn EventSink) {
+        let msg = r.message.as_str();
+        if let Some(rest) = msg.strip_prefix("duration: ") {
+            let Some((ms, after)) = parse_duration(rest) else {
+                self.flush(s, sink);
+                return;
+            };
+            let after = after.trim_start_matches([' ', '\t']);
+            if after.is_empty() {
+                // log_duration: the duration of the statement logged earlier by log_statement.
+                if s.untimed {
+                    if let Some(p) = &mut s.pending {
+                        p.duration_ms = Some(ms);
+                    }
+                    s.untimed = false;
+                }
+                return;
+            }
+            if let Some(sql) = statement_text(after) {
+                if s.untimed && s.pending.as_ref().is_some_and(|p| p.sql.trim() == sql.trim()) {
+                    // Both log_statement and log_min_duration_statement logged it.
+                    if let Some(p) = &mut s.pending {
+                        p.duration_ms = Some(ms);
+                    }
+                    s.untimed = false;
+                    return;
+                }
+                let mut ev = self.base_event(r, sql);
+                ev.duration_ms = Some(ms);
+                self.start(ev, false, s, sink);
+                return;
+            }
+            if let Some(plan) = after.strip_prefix("plan:") {
+                self.plan(r, ms, plan, s, sink);
+                return;
+            }
+            // parse / bind steps and anything else timed: not an execution.
+            self.flush_unless_untimed(s, sink);
+            return;
+        }
+        if let Some(sql) = statement_text(msg) {
+            let ev = self.base_event(r, sql);
+            self.start(ev, true, s, sink);
+            return;
+        }
+        if let Some(rest) = msg.strip_prefix("temporary file: ") {
+            let bytes = rest
+                .rsplit_once("size ")
+                .and_then(|(_, n)| n.trim().parse::<u64>().ok())
+                .unwrap_or(0);
+            match &r.statement {
+                Some(st) => sink.note(&self.base_event(r, st), SideNote::TempFile { bytes }),
+                None => s.awaiting = Some(Awaiting::Temp(bytes)),
+            }
+        }
+    }
+
+    fn plan(&mut self, r: &PgRecord, ms: f64, plan: &str, s: &mut Session, sink: &mut dyn EventSink) {
+        let plan = plan.trim_start_matches([' ', '\n', '\r']);
+        let query = plan_query_text(plan);
+        if let (Some(p), Some(q)) = (&s.pending, query.as_deref()) {
+            let matches = p.plan.is_none() && {
+                let psql = p.sql.clone();
+                self.same_statement(&psql, q)
+            };
+            if matches {
+                if let Some(p) = &mut s.pending {
+                    p.plan = Some(plan.to_string());
+                }
+                return;
+            }
+        } else if query.is_none() {
+            if let Some(p) = &mut s.pending {
+                if p.plan.is_none() {
+                    p.plan = Some(plan.to_string());
+                }
+            }
+            return;
+        }
+        // The plan came first (simple protocol) or alone (auto_explain without
+        // statement logging): keep it until the next statement decides.
+        let mut ev = self.base_event(r, query.as_deref().unwrap_or_default());
+        ev.duration_ms = Some(ms);
+        ev.plan = Some(plan.to_string());
+        self.flush_unless_untimed(s, sink);
+        self.flush_orphan(s, sink);
+        s.orphan_plan = Some(ev);
+    }
+
+    /// Emits everything still open (end of input).
+    pub fn finish(&mut self, sink: &mut dyn EventSink) {
+        let mut keys: Vec<String> = self.sessions.keys().cloned().collect();
+        keys.sort();
+        for k in keys {
+            if let Some(mut s) = self.sessions.remove(&k) {
+                if let Some(aw) = s.awaiting.take() {
+                    let r = PgRecord::default();
+                    self.resolve(aw, None, &r, &mut s, sink);
+                }
+                self.flush(&mut s, sink);
+                self.flush_orphan(&mut s, sink);
+            }
+        }
+    }
+}
+
+/// `12.345 ms` → (12.345, rest after `ms`).
+pub fn parse_duration(s: &str) -> Option<(f64, &str)> {
+    let end = s.find(" ms")?;
+    let v: f64 = s[..end].trim().parse().ok()?;
+    Some((v, &s[end + 3..]))
+}
+
+/// The SQL of `statement: …`, `execute <name>: …` and `fastpath function call: …`.
+fn statement_text(s: &str) -> Option<&str> {
+    if let Some(sql) = s.strip_prefix("statement: ") {
+        return Some(sql);
+    }
+    if let Some(rest) = s.strip_prefix("execute ") {
+        // Statement names may themselves contain ':' (`py:0x7f…`), never ": ".
+        let i = rest.find(": ")?;
+        return Some(&rest[i + 2..]);
+    }
+    if s.starts_with("fastpath function call: ") {
+        return Some(s);
+    }
+    None
+}
+
+/// The `Query Text` of an auto_explain plan, text or JSON.
+pub fn plan_query_text(plan: &str) -> Option<String> {
+    let t = plan.trim_start();
+    if t.starts_with('{') || t.starts_with('[') {
+        let v: serde_json::Value = serde_json::from_str(t).ok()?;
+        let v = if let Some(a) = v.as_array() { a.first()?.clone() } else { v };
+        return v.get("Query Text")?.as_str().map(str::to_string);
+    }
+    let rest = t.strip_prefix("Query Text: ")?;
+    // The query may span lines; the plan starts at the first line that is a plan node.
+    let mut out = String::new();
+    for (i, line) in rest.split('\n').enumerate() {
+        if i > 0 && looks_like_plan_node(line) {
+            break;
+        }
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(line);
+    }
+    Some(out)
+}
+
+fn looks_like_plan_node(line: &str) -> bool {
+    line.contains("  (cost=") || line.contains(" (cost=") || line.contains("(actual ") || line.trim_start().starts_with("->")
+}

@@ -1,0 +1,313 @@
+//! PostgreSQL stderr (and syslog) logs: line prefix, multi-line messages.
+//!
+//! Without `--log-line-prefix` the prefix is read by shape: the severity word
+//! (`LOG:`, `DETAIL:` …) ends it; before it, a timestamp (`%t`, `%m`, `%n`, or a syslog
+//! header), a pid (`[%p]`, `postgres[%p]`), a session id (`%c`), `user@db` and
+//! `key=value` pairs (`user=`, `db=`, `app=`, `client=`/`host=`). That reads every
+//! prefix we have met, including RDS, Cloud SQL, Heroku and Debian's default, without a
+//! setting. With `--log-line-prefix` the prefix is compiled to a regex instead.
+
+use regex::Regex;
+
+use super::pg::{PgRecord, Severity};
+use crate::timeparse;
+
+/// How one line was understood.
+pub enum Line {
+    /// A new message (its fields are in the record passed in).
+    Header,
+    /// The continuation of the previous message; the text to append.
+    Continuation(usize),
+    /// Blank.
+    Blank,
+    /// Not a PostgreSQL log line.
+    Unrecognized,
+}
+
+/// A compiled `log_line_prefix`.
+pub struct Prefix {
+    re: Regex,
+}
+
+impl Prefix {
+    /// Compiles a postgresql.conf `log_line_prefix` value.
+    pub fn compile(prefix: &str) -> anyhow::Result<Prefix> {
+        let mut pat = String::from(r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ \S+\[\d+\]: (?:\[\d+-\d+\] )?)?");
+        let mut chars = prefix.chars().peekable();
+        let mut optional_open = false;
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                pat.push_str(&regex::escape(&c.to_string()));
+                continue;
+            }
+            // Padding like `%-10u` is allowed by PostgreSQL.
+            let mut pad = String::new();
+            while let Some(&d) = chars.peek() {
+                if d == '-' || d.is_ascii_digit() {
+                    pad.push(d);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            let Some(e) = chars.next() else { break };
+            let ts = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Za-z0-9+\-:/_]+)?";
+            let piece: String = match e {
+                't' | 'm' => format!("(?P<ts>{ts})"),
+                'n' => r"(?P<epoch>\d+(?:\.\d+)?)".into(),
+                's' => format!("(?:{ts})"),
+                'p' => r"(?P<pid>\d+)".into(),
+                'P' => r"(?:\d*)".into(),
+                'c' => r"(?P<sid>[0-9a-f]+\.[0-9a-f]+)".into(),
+                'l' | 'x' => r"(?:\d+)".into(),
+                'u' => r"(?P<user>.*?)".into(),
+                'd' => r"(?P<db>.*?)".into(),
+                'a' => r"(?P<app>.*?)".into(),
+                'h' => r"(?P<client>.*?)".into(),
+                'r' => r"(?P<client>.*?)".into(),
+                'b' | 'i' | 'v' => r"(?:.*?)".into(),
+                'e' => r"(?:[0-9A-Z]{5})".into(),
+                'Q' => r"(?:-?\d+)".into(),
+                '%' => "%".into(),
+                'q' => {
+                    // Everything after %q is absent for non-session processes.
+                    optional_open = true;
+                    "(?:".into()
+                }
+                _ => r"(?:.*?)".into(),
+            };
+            let _ = pad;
+            pat.push_str(&piece);
+        }
+        if optional_open {
+            pat.push_str(")?");
+        }
+        pat.push_str(r"\s*(?P<sev>[A-Z]+[0-9]?):\s+");
+        let re = Regex::new(&pat).map_err(|e| anyhow::anyhow!("invalid --log-line-prefix: {e}"))?;
+        Ok(Prefix { re })
+    }
+
+    fn parse(&self, line: &str, rec: &mut PgRecord) -> Option<usize> {
+        let caps = self.re.captures(line)?;
+        let sev = Severity::from_word(caps.name("sev")?.as_str().as_bytes())?;
+        rec.severity = Some(sev);
+        if let Some(m) = caps.name("ts") {
+            rec.at = timeparse::parse_iso(m.as_str().as_bytes()).map(|x| x.0);
+        } else if let Some(m) = caps.name("epoch") {
+            rec.at = timeparse::parse_epoch(m.as_str().as_bytes());
+        }
+        let pid = caps.name("pid").or(caps.name("sid"));
+        if let Some(m) = pid {
+            rec.session.push_str(m.as_str());
+        }
+        for (name, field) in [
+            ("user", &mut rec.user),
+            ("db", &mut rec.db),
+            ("app", &mut rec.app),
+            ("client", &mut rec.client),
+        ] {
+            if let Some(m) = caps.name(name) {
+                field.push_str(m.as_str());
+            }
+        }
+        Some(caps.get(0)?.end())
+    }
+}
+
+/// Finds the severity marker: returns (severity, end of prefix, start of message).
+fn find_severity(b: &[u8]) -> Option<(Severity, usize, usize)> {
+    let limit = b.len().min(400);
+    for p in memchr::memchr_iter(b':', &b[..limit]) {
+        // The word before ':' must be upper-case letters (+ digit for DEBUGn).
+        let mut s = p;
+        while s > 0 && (b[s - 1].is_ascii_uppercase() || (s < p && b[s - 1].is_ascii_digit())) {
+            s -= 1;
+        }
+        if p - s < 3 || !(s == 0 || matches!(b[s - 1], b' ' | b':' | b']' | b'\t')) {
+            continue;
+        }
+        let after = b.get(p + 1).copied();
+        if !matches!(after, None | Some(b' ') | Some(b'\t')) {
+            continue;
+        }
+        let Some(sev) = Severity::from_word(&b[s..p]) else {
+            continue;
+        };
+        let mut m = p + 1;
+        while m < b.len() && (b[m] == b' ' || b[m] == b'\t') {
+            m += 1;
+        }
+        return Some((sev, s, m));
+    }
+    None
+}
+
+/// Reads the prefix fields by shape (see the module doc).
+fn parse_prefix_auto(p: &str, rec: &mut PgRecord, year: i64) -> bool {
+    let b = p.as_bytes();
+    let mut i = 0;
+    let mut has_time = false;
+    if let Some((t, used)) = timeparse::parse_iso(b) {
+        rec.at = Some(t);
+        has_time = true;
+        i = used;
+    } else if let Some((t, used)) = timeparse::parse_syslog(b, year) {
+        rec.at = Some(t);
+        has_time = true;
+        i = used;
+    } else if b.first().is_some_and(u8::is_ascii_digit) {
+        let end = b.iter().position(|c| !(c.is_ascii_digit() || *c == b'.')).unwrap_or(b.len());
+        if end >= 10 {
+            rec.at = timeparse::parse_epoch(&b[..end]);
+            has_time = rec.at.is_some();
+            i = end;
+        }
+    }
+    let rest = &p[i..];
+    // pid: the first `[digits]`, `name[digits]` or `[name.digits]` (Heroku).
+    let rb = rest.as_bytes();
+    let mut pid_found = false;
+    for open in memchr::memchr_iter(b'[', rb) {
+        let Some(close) = rb[open..].iter().position(|c| *c == b']') else {
+            break;
+        };
+        let inner = &rest[open + 1..open + close];
+        let digits = inner.rsplit('.').next().unwrap_or(inner);
+        if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) && !inner.contains('-') {
+            // `[0]` after the pid is %x, and `[12-1]` is %l: the first wins.
+            rec.session.clear();
+            rec.session.push_str(digits);
+            pid_found = true;
+            break;
+        }
+    }
+    for tok in rest.split([' ', ',', ':', '\t']) {
+        if tok.is_empty() {
+            continue;
+        }
+        if let Some((k, v)) = tok.split_once('=') {
+            let field = match k {
+                "user" | "usr" | "u" => &mut rec.user,
+                "db" | "database" | "d" => &mut rec.db,
+                "app" | "appli" | "application" | "application_name" => &mut rec.app,
+                "client" | "host" | "remote" | "h" => &mut rec.client,
+                _ => continue,
+            };
+            field.clear();
+            field.push_str(v);
+        } else if let Some((u, d)) = tok.split_once('@') {
+            if rec.user.is_empty() && rec.db.is_empty() && !u.contains('[') || u == "[unknown]" {
+                rec.user.clear();
+                rec.user.push_str(u);
+                rec.db.clear();
+                rec.db.push_str(d.trim_end_matches(':'));
+            }
+        } else if !pid_found && is_session_id(tok) {
+            rec.session.clear();
+            rec.session.push_str(tok);
+            pid_found = true;
+        }
+    }
+    has_time || pid_found
+}
+
+fn is_session_id(t: &str) -> bool {
+    let Some((a, b)) = t.split_once('.') else {
+        return false;
+    };
+    a.len() >= 6 && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+}
+
+/// Syslog continuation: `... postgres[pid]: [N-2] #011text`.
+fn syslog_continuation(line: &str) -> Option<usize> {
+    let b = line.as_bytes();
+    let close = memchr::memmem::find(&b[..b.len().min(200)], b"]: [")?;
+    let seq_start = close + 4;
+    let seq_end = seq_start + b[seq_start..].iter().position(|c| *c == b']')?;
+    let (_, part) = line[seq_start..seq_end].split_once('-')?;
+    if part == "1" || !part.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some(seq_end + 2)
+}
+
+/// Parses one stderr line into `rec` (already cleared by the caller for headers).
+pub fn parse_line(line: &str, rec: &mut PgRecord, prefix: Option<&Prefix>, year: i64) -> Line {
+    if line.trim().is_empty() {
+        return Line::Blank;
+    }
+    if line.starts_with('\t') {
+        return Line::Continuation(1);
+    }
+    if let Some(p) = prefix {
+        rec.clear();
+        return match p.parse(line, rec) {
+            Some(m) => {
+                rec.message.push_str(&line[m..]);
+                Line::Header
+            }
+            None => Line::Unrecognized,
+        };
+    }
+    let b = line.as_bytes();
+    match find_severity(b) {
+        Some((sev, pend, mstart)) => {
+            rec.clear();
+            if !parse_prefix_auto(&line[..pend], rec, year) {
+                return Line::Unrecognized;
+            }
+            rec.severity = Some(sev);
+            rec.message.push_str(&line[mstart..]);
+            Line::Header
+        }
+        None => match syslog_continuation(line) {
+            Some(at) => Line::Continuation(at),
+            None => Line::Unrecognized,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> PgRecord {
+        let mut r = PgRecord::default();
+        assert!(matches!(parse_line(line, &mut r, None, 2020), Line::Header), "{line}");
+        r
+    }
+
+    #[test]
+    fn reads_common_prefixes_by_shape() {
+        let r = parse("2026-11-26 07:24:39.552 UTC [28433] shop_app@seed_shop LOG:  duration: 0.740 ms  statement: SELECT 1");
+        assert_eq!((r.session.as_str(), r.user.as_str(), r.db.as_str()), ("28433", "shop_app", "seed_shop"));
+        assert_eq!(r.message, "duration: 0.740 ms  statement: SELECT 1");
+        let r = parse("2017-09-06 08:41:41 UTC [36]: [121-1] user=postgres,db=pgdb,app=pgbench,client=172.23.0.1 LOG:  duration: 2.280 ms  statement: END;");
+        assert_eq!((r.session.as_str(), r.user.as_str(), r.db.as_str(), r.app.as_str()), ("36", "postgres", "pgdb", "pgbench"));
+        let r = parse("2020-03-11 20:40:43 CET:10.0.0.1(5432):bob@shop:[12760]:LOG:  statement: SELECT 1");
+        assert_eq!((r.session.as_str(), r.user.as_str(), r.db.as_str()), ("12760", "bob", "shop"));
+        let r = parse("Feb 11 13:15:39 test-pc postgres[10808]: [1-1] db=d,user=u,app=,client= LOG:  listening");
+        assert_eq!((r.session.as_str(), r.user.as_str(), r.db.as_str()), ("10808", "u", "d"));
+        let r = parse("2019-03-14T00:23:00+00:00 app[postgres.4821]: [GREEN] [20-1]  sql_error_code = 00000 LOG:  duration: 1 ms  statement: x");
+        assert_eq!(r.session, "4821");
+    }
+
+    #[test]
+    fn explicit_prefix() {
+        let p = Prefix::compile("%m [%p] %q%u@%d ").unwrap();
+        let mut r = PgRecord::default();
+        let line = "2026-11-26 07:24:39.552 UTC [28433] shop_app@seed_shop LOG:  duration: 0.740 ms  statement: SELECT 1";
+        assert!(matches!(parse_line(line, &mut r, Some(&p), 2020), Line::Header));
+        assert_eq!((r.session.as_str(), r.user.as_str(), r.db.as_str()), ("28433", "shop_app", "seed_shop"));
+        let line = "2026-11-26 07:24:39.552 UTC [28433] LOG:  checkpoint starting: time";
+        assert!(matches!(parse_line(line, &mut r, Some(&p), 2020), Line::Header));
+    }
+
+    #[test]
+    fn not_postgres() {
+        let mut r = PgRecord::default();
+        for l in ["pg_ctl: could not start server", "2018-09-12 16:08:54.776 3394 LOG listening on 127.0.0.1:6432"] {
+            assert!(matches!(parse_line(l, &mut r, None, 2020), Line::Unrecognized), "{l}");
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! qperf: reads database slow-query logs, groups statements by fingerprint, and reports
+//! where the time goes.
+//!
+//! Pipeline: `ingest` (per-format readers → [`event::QueryEvent`]s) → `aggregate`
+//! (per-fingerprint statistics) → `report` (versioned output DTOs and renderers).
+//! Only `run` prints or decides exit codes.
+
+pub mod aggregate;
+pub mod cli;
+pub mod event;
+pub mod fingerprint;
+pub mod ingest;
+pub mod report;
+pub mod timeparse;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use anyhow::{Context, Result};
+
+use aggregate::{Aggregator, Filters};
+use cli::{AnalyzeArgs, Cli, Command};
+use event::Dialect;
+use ingest::{FileStats, ReadOptions};
+use report::OutputFormat;
+
+/// Exit statuses: the contract CI relies on.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FINDINGS: u8 = 1;
+    pub const ERROR: u8 = 2;
+}
+
+/// Prints `qperf: error: …` with its causes.
+pub fn print_error(e: &anyhow::Error) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "qperf: error: {e}");
+    for cause in e.chain().skip(1) {
+        let _ = writeln!(err, "  Cause: {cause}");
+    }
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Analyze(args) => analyze(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::from(exit::OK);
+            }
+            print_error(&e);
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}
+
+/// Expands globs that the shell left alone; `-` and missing paths pass through.
+fn expand(files: &[PathBuf]) -> Vec<PathBuf> {
+    if files.is_empty() {
+        return vec![PathBuf::from("-")];
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let s = f.to_string_lossy();
+        if !f.exists() && s.contains(['*', '?', '[']) {
+            if let Ok(paths) = glob::glob(&s) {
+                let mut found: Vec<PathBuf> = paths.filter_map(|p| p.ok()).collect();
+                if !found.is_empty() {
+                    found.sort();
+                    out.extend(found);
+                    continue;
+                }
+            }
+        }
+        out.push(f.clone());
+    }
+    out
+}
+
+const SETTINGS_HELP: &str = "\
+qperf reads PostgreSQL stderr, csvlog and jsonlog logs and MySQL / MariaDB slow query logs.
+  PostgreSQL (postgresql.conf), then reload:
+      log_min_duration_statement = 0          # every statement with its duration (or a threshold in ms)
+      log_line_prefix = '%m [%p] %q%u@%d '    # a time (%t, %m or %n) and a process escape (%p or %c)
+    another prefix in use? pass it: --log-line-prefix '<its value>'
+  MySQL / MariaDB (my.cnf), then restart or SET GLOBAL:
+      slow_query_log = 1
+      long_query_time = 0                     # every statement (or a threshold in seconds)
+      log_output = FILE";
+
+struct Progress {
+    done: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    /// A bar on stderr fed from a byte counter by its own thread, so the readers never
+    /// touch it.
+    fn start(total: u64, counter: Arc<AtomicU64>) -> Progress {
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let handle = std::thread::spawn(move || {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            while !d.load(Ordering::Relaxed) {
+                bar.set_position(counter.load(Ordering::Relaxed));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        Progress {
+            done,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<u8> {
+    let filters = Filters {
+        since: parse_time_arg("--since", &args.since)?,
+        until: parse_time_arg("--until", &args.until)?,
+        include_db: args.include_db.clone(),
+        exclude_db: args.exclude_db.clone(),
+        include_user: args.include_user.clone(),
+        exclude_user: args.exclude_user.clone(),
+        include_app: args.include_app.clone(),
+        exclude_app: args.exclude_app.clone(),
+    };
+    let opts = ReadOptions {
+        format: args.input_format,
+        prefix: args
+            .log_line_prefix
+            .as_deref()
+            .map(ingest::pg_stderr::Prefix::compile)
+            .transpose()?,
+        year: timeparse::current_year(),
+    };
+    let paths = expand(&args.files);
+    let mut agg = Aggregator::new(filters);
+    let mut files: Vec<FileStats> = Vec::new();
+    let mut failed = false;
+
+    let total_bytes: u64 = paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let counter = Arc::new(AtomicU64::new(0));
+    let _progress = (!args.no_progress
+        && args.format == OutputFormat::Table
+        && io::stderr().is_terminal()
+        && total_bytes > 16 << 20)
+        .then(|| Progress::start(total_bytes, counter.clone()));
+
+    for path in &paths {
+        let idx = files.len();
+        let mut stats = FileStats {
+            path: path.display().to_string(),
+            ..Default::default()
+        };
+        let before = counter.load(Ordering::Relaxed);
+        let res = read_one(idx, path, &opts, &mut agg, &mut stats, counter.clone());
+        stats.bytes = counter.load(Ordering::Relaxed) - before;
+        let events = agg.totals.per_file_events.get(idx).copied().unwrap_or(0);
+        match res {
+            Err(e) => {
+                print_error(&e);
+                failed = true;
+            }
+            Ok(()) => {
+                if let Some(msg) = no_events_message(&stats, events, agg.totals.filtered_out > 0) {
+                    if !(args.allow_empty && stats.unrecognized_lines == 0) {
+                        eprintln!("qperf: error: {msg}");
+                        failed = true;
+                    }
+                }
+            }
+        }
+        files.push(stats);
+    }
+    drop(_progress);
+
+    let any_events = agg.totals.events > 0 || agg.totals.filtered_out > 0 || !agg.groups.is_empty();
+    if !any_events && failed {
+        return Ok(exit::ERROR);
+    }
+    let top = args.top.or(match args.format {
+        OutputFormat::Table => Some(20),
+        OutputFormat::Json => None,
+    });
+    let report = report::schema::build(
+        &agg,
+        &files,
+        &report::schema::BuildOptions {
+            show_params: args.show_params,
+            sort: args.sort,
+            top,
+        },
+    );
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        OutputFormat::Json => report::json::write(&report, &mut out),
+        OutputFormat::Table => {
+            let width = terminal_width();
+            report::table::write(&report, &mut out, width)
+        }
+    }
+    .and_then(|_| out.flush())
+    .context("failed to write the report")?;
+    Ok(if failed { exit::ERROR } else { exit::OK })
+}
+
+fn terminal_width() -> Option<u16> {
+    if io::stdout().is_terminal() {
+        None
+    } else {
+        // Piped output is read by people in pagers and by snapshot tests: fixed width.
+        Some(
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(160),
+        )
+    }
+}
+
+fn parse_time_arg(flag: &str, v: &Option<String>) -> Result<Option<i64>> {
+    match v {
+        None => Ok(None),
+        Some(s) => timeparse::parse_bound(s)
+            .map(Some)
+            .with_context(|| format!("{flag} {s:?}: expected YYYY-MM-DD, YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS")),
+    }
+}
+
+fn read_one(
+    idx: usize,
+    path: &Path,
+    opts: &ReadOptions,
+    agg: &mut Aggregator,
+    stats: &mut FileStats,
+    counter: Arc<AtomicU64>,
+) -> Result<()> {
+    let name = if path.as_os_str() == "-" { "standard input".to_string() } else { path.display().to_string() };
+    let reader = ingest::open(path, counter).with_context(|| format!("cannot read {name}"))?;
+    let (head, mut reader) = ingest::peek_lines(reader, 200).with_context(|| format!("cannot read {name}"))?;
+    let format = match opts.format {
+        Some(f) => f,
+        None => match ingest::detect(&head) {
+            Some(f) => f,
+            None => {
+                // Count the lines so the message can say how much was looked at.
+                ingest::read(idx, &mut reader, ingest::Format::Stderr, opts, agg, stats)
+                    .with_context(|| format!("cannot read {name}"))?;
+                return Ok(());
+            }
+        },
+    };
+    stats.format = Some(format);
+    agg.dialect = if format.is_mysql() { Dialect::Mysql } else { Dialect::Postgres };
+    ingest::read(idx, &mut reader, format, opts, agg, stats).with_context(|| format!("failed while reading {name} (line {})", stats.lines + 1))
+}
+
+/// The error for a file that yielded no statements, naming what to change.
+fn no_events_message(st: &FileStats, events: u64, filtered: bool) -> Option<String> {
+    if events > 0 || filtered {
+        return None;
+    }
+    if st.lines == 0 {
+        return Some(format!("{}: the file is empty; no statements to analyze\n{SETTINGS_HELP}", st.path));
+    }
+    if st.recognized_lines == 0 || st.format.is_none() {
+        let first = st
+            .first_unrecognized
+            .first()
+            .map(|u| format!("\n  line {}: {}", u.line, u.text))
+            .unwrap_or_default();
+        return Some(format!(
+            "{}: no log entries recognized in {} lines; expected a PostgreSQL log line (timestamp, process id, then `LOG:`) or a MySQL slow log `# Query_time:` header{first}\n{SETTINGS_HELP}",
+            st.path, st.lines
+        ));
+    }
+    let fmt = st.format.map(|f| f.name()).unwrap_or("log");
+    Some(format!(
+        "{}: {} lines read as a {fmt}, but none records a statement with its duration\n{SETTINGS_HELP}",
+        st.path, st.recognized_lines
+    ))
+}

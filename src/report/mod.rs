@@ -1,0 +1,26 @@
+//! Reports: a versioned, serialize-only view of a run ([`schema`]) and its renderers.
+//!
+//! Renderers take a finished [`schema::Report`] and a writer; they never see the
+//! aggregator's internal types, so the JSON schema changes only on purpose.
+
+pub mod json;
+pub mod schema;
+pub mod table;
+
+use clap::ValueEnum;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    Total,
+    Mean,
+    P95,
+    Calls,
+    Max,
+    Errors,
+}
