@@ -204,6 +204,9 @@ pub fn read(
                 _ => st.recognized_lines += 1,
             })?;
             p.finish(sink);
+            for (line, why) in std::mem::take(&mut p.invalid) {
+                stats.unrecognized(line, &why);
+            }
         }
         Format::Stderr => {
             let mut state = PgState::new(file);

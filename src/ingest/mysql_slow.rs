@@ -13,7 +13,16 @@ pub struct MysqlSlow {
     file: usize,
     ev: QueryEvent,
     has_header: bool,
+    /// The current event has its own `# Query_time:` or `# User@Host:` line, not only
+    /// the tail of an event cut off by log rotation.
+    has_header_fields: bool,
+    line_no: u64,
     in_text: bool,
+    /// The last `use db;` line: the statement itself when nothing else follows it.
+    use_line: Option<String>,
+    /// The Query_time header could not be read: the event is dropped and reported.
+    bad_time: Option<u64>,
+    pub invalid: Vec<(u64, String)>,
     /// Old servers write `# Time:` only when the second changes; it holds until the next.
     last_time: Option<i64>,
     pub events: u64,
@@ -36,6 +45,19 @@ impl MysqlSlow {
     }
 
     fn emit(&mut self, sink: &mut dyn EventSink) {
+        if !self.in_text && self.has_header {
+            // An event of only `use db;` is that statement (as pt-query-digest counts it).
+            if let Some(u) = self.use_line.take() {
+                self.ev.sql = u;
+                self.in_text = true;
+            }
+        }
+        if let Some(line) = self.bad_time.take() {
+            if self.in_text {
+                self.invalid.push((line, "invalid Query_time value; event skipped".into()));
+            }
+            self.in_text = false;
+        }
         if self.in_text {
             let mut ev = std::mem::take(&mut self.ev);
             while ev.sql.ends_with(['\n', ' ', '\t', '\r']) {
@@ -52,18 +74,26 @@ impl MysqlSlow {
         }
         self.ev = QueryEvent::default();
         self.has_header = false;
+        self.has_header_fields = false;
         self.in_text = false;
+        self.use_line = None;
     }
 
     pub fn line(&mut self, line: &str, line_no: u64, sink: &mut dyn EventSink) -> Kind {
+        if line.starts_with('#') && self.in_text && !self.has_header && is_event_header(line) {
+            // SQL before any header (a log that starts mid-event) is not an event.
+            self.in_text = false;
+            self.ev = QueryEvent::default();
+        }
         if line.starts_with('#') && (!self.in_text || is_event_header(line)) {
-            if self.in_text {
+            if self.in_text || self.use_line.is_some() {
                 self.emit(sink);
             }
             if !self.has_header {
                 self.ev.line = line_no;
             }
             self.has_header = true;
+            self.line_no = line_no;
             self.header(line, sink);
             return Kind::Header;
         }
@@ -79,6 +109,7 @@ impl MysqlSlow {
             if let Some(db) = strip_prefix_ci(t, "use ") {
                 let db = db.trim_end_matches(';').trim().trim_matches('`');
                 self.ev.db = Some(db.to_string());
+                self.use_line = Some(t.to_string());
                 return Kind::Header;
             }
             if let Some(ts) = strip_prefix_ci(t, "SET timestamp=") {
@@ -98,6 +129,9 @@ impl MysqlSlow {
 
     fn header(&mut self, line: &str, sink: &mut dyn EventSink) {
         let body = line.trim_start_matches('#').trim();
+        if body.starts_with("Query_time:") || body.starts_with("User@Host:") {
+            self.has_header_fields = true;
+        }
         if let Some(t) = body.strip_prefix("Time:") {
             let t = t.trim();
             self.last_time = timeparse::parse_iso(t.as_bytes())
@@ -114,6 +148,10 @@ impl MysqlSlow {
             return;
         }
         if let Some(cmd) = body.strip_prefix("administrator command:") {
+            if !self.has_header_fields {
+                // A command with no header of its own (start of a rotated log) is not counted.
+                return;
+            }
             let cmd = cmd.trim().trim_end_matches(';');
             self.ev.sql = format!("administrator command: {cmd}");
             self.in_text = true;
@@ -132,7 +170,10 @@ impl MysqlSlow {
             }
             it.next();
             match key {
-                "Query_time" => self.ev.duration_ms = val.parse::<f64>().ok().map(|s| s * 1000.0),
+                "Query_time" => match val.parse::<f64>() {
+                    Ok(v) if v.is_finite() && v >= 0.0 => self.ev.duration_ms = Some(v * 1000.0),
+                    _ => self.bad_time = Some(self.line_no),
+                },
                 "Lock_time" => self.ev.lock_ms = val.parse::<f64>().ok().map(|s| s * 1000.0),
                 "Rows_sent" => self.ev.rows = val.parse().ok(),
                 "Rows_examined" => self.ev.rows_examined = val.parse().ok(),
@@ -201,6 +242,7 @@ fn is_event_header(line: &str) -> bool {
 pub fn is_banner(line: &str) -> bool {
     (line.contains(", Version: ") && line.contains("started with:"))
         || line.starts_with("Tcp port: ")
+        || line.starts_with("TCP Port: ")
         || line.starts_with("Time                 Id Command")
         || (line.starts_with("Time") && line.contains("Id Command") && line.contains("Argument"))
 }
