@@ -4,7 +4,7 @@
 Usage: scripts/compare-pt-query-digest.py FILE_OR_DIR...   (needs pt-query-digest on PATH and
 a release build: cargo build --release). Exits 1 when any file differs.
 """
-import json, pathlib, subprocess, sys
+import gzip, json, pathlib, subprocess, sys
 
 exe = pathlib.Path(__file__).resolve().parent.parent / "target/release/qperf"
 files = []
@@ -14,8 +14,11 @@ for a in sys.argv[1:]:
 
 bad = 0
 for f in files:
-    pt = subprocess.run(["pt-query-digest", "--output", "json", "--limit", "100%", str(f)],
-                        capture_output=True, text=True, errors="replace")
+    # pt-query-digest does not decompress; qperf reads the .gz itself.
+    data = gzip.open(f).read() if f.suffix == ".gz" else f.read_bytes()
+    pt = subprocess.run(["pt-query-digest", "--output", "json", "--limit", "100%"], input=data,
+                        capture_output=True)
+    pt.stdout = pt.stdout.decode(errors="replace")
     try:
         g = json.loads(pt.stdout[pt.stdout.index("{"):])["global"]
         pt_events = int(g["query_count"])
