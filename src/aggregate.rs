@@ -160,6 +160,15 @@ impl Group {
         if self.timed_calls == 0 {
             return None;
         }
+        // Nearest-rank semantics (the k-th smallest of n with k = ceil(q·n)), so p95 of
+        // two calls is the slower one; the sketch itself interpolates rank q·(n-1).
+        let n = self.sketch.count() as f64;
+        let k = (q * n).ceil().max(1.0) - 1.0;
+        let q = if n > 1.0 {
+            (k / (n - 1.0)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let v = self.sketch.quantile(q).ok().flatten()?;
         Some(v.clamp(self.min_ms, self.max_ms))
     }
@@ -205,7 +214,11 @@ impl Aggregator {
         let dialect = self.dialect;
         let norm = &mut self.norm;
         self.groups.entry(fp).or_insert_with(|| {
-            let style = if mysql { Style::Question } else { Style::Dollar };
+            let style = if mysql {
+                Style::Question
+            } else {
+                Style::Dollar
+            };
             let (_, text) = norm.normalize(&ev.sql, mysql, style);
             Group::new(fp, text, dialect, ev)
         })
@@ -214,7 +227,11 @@ impl Aggregator {
     /// Sorted by total time, descending (ties by fingerprint for stable output).
     pub fn sorted_groups(&self) -> Vec<&Group> {
         let mut v: Vec<&Group> = self.groups.values().collect();
-        v.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms).then(a.fingerprint.cmp(&b.fingerprint)));
+        v.sort_by(|a, b| {
+            b.total_ms
+                .total_cmp(&a.total_ms)
+                .then(a.fingerprint.cmp(&b.fingerprint))
+        });
         v
     }
 }

@@ -8,7 +8,11 @@ use crate::ingest::Format;
 use crate::report::{OutputFormat, SortKey};
 
 #[derive(Parser, Debug)]
-#[command(name = "qperf", version, about = "Database query performance analyzer for PostgreSQL and MySQL logs")]
+#[command(
+    name = "qperf",
+    version,
+    about = "Database query performance analyzer for PostgreSQL and MySQL logs"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -98,8 +98,15 @@ impl Normalizer {
                     .key
                     .extend(b[t.start..t.end].iter().map(u8::to_ascii_lowercase)),
                 Kind::Ident => {
-                    self.key.push(b'"');
-                    self.key.extend_from_slice(&b[t.start..t.end]);
+                    // `"users"` is `users` in PostgreSQL; MySQL's backquotes never change
+                    // meaning. Other quoted names stay case-sensitive.
+                    let raw = &b[t.start..t.end];
+                    if mysql || is_plain_lower_ident(&sql[t.start..t.end]) {
+                        self.key.extend(raw.iter().map(u8::to_ascii_lowercase));
+                    } else {
+                        self.key.push(b'"');
+                        self.key.extend_from_slice(raw);
+                    }
                 }
                 Kind::Value => self.key.push(b'?'),
                 Kind::Punct => self.key.extend_from_slice(&b[t.start..t.end]),
@@ -309,12 +316,14 @@ fn tokenize(b: &[u8], mysql: bool, out: &mut Vec<Token>) {
         } else if is_word_start(c) {
             // Prefixed string literals: E'..', B'..', X'..', N'..', U&'..'.
             let next = b.get(i + 1).copied();
-            if next == Some(b'\'') && matches!(c, b'e' | b'E' | b'b' | b'B' | b'x' | b'X' | b'n' | b'N')
+            if next == Some(b'\'')
+                && matches!(c, b'e' | b'E' | b'b' | b'B' | b'x' | b'X' | b'n' | b'N')
             {
                 let escapes = mysql || matches!(c, b'e' | b'E');
                 i = skip_quoted(b, i + 1, b'\'', escapes);
                 kind = Kind::Value;
-            } else if matches!(c, b'u' | b'U') && next == Some(b'&') && b.get(i + 2) == Some(&b'\'') {
+            } else if matches!(c, b'u' | b'U') && next == Some(b'&') && b.get(i + 2) == Some(&b'\'')
+            {
                 i = skip_quoted(b, i + 2, b'\'', false);
                 kind = Kind::Value;
             } else {
@@ -334,8 +343,7 @@ fn tokenize(b: &[u8], mysql: bool, out: &mut Vec<Token>) {
             // Multi-byte operators stay one token so `a<=b` and `a <= b` are equal.
             i += 1;
             if is_op_char(c) {
-                while i < n && is_op_char(b[i]) && !(b[i] == b'-' && b.get(i + 1) == Some(&b'-'))
-                {
+                while i < n && is_op_char(b[i]) && !(b[i] == b'-' && b.get(i + 1) == Some(&b'-')) {
                     i += 1;
                 }
             } else if c == b':' && b.get(i) == Some(&b':') {
@@ -366,7 +374,10 @@ fn is_op_char(c: u8) -> bool {
 
 /// A `-` starts a negative number when what precedes it cannot end an operand.
 fn negative_number_here(b: &[u8], i: usize, prev: &[Token]) -> bool {
-    if !b.get(i + 1).is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
+    if !b
+        .get(i + 1)
+        .is_some_and(|c| c.is_ascii_digit() || *c == b'.')
+    {
         return false;
     }
     match prev.last() {
@@ -562,7 +573,8 @@ fn same_shape(b: &[u8], x: &[Token], y: &[Token]) -> bool {
     x.len() == y.len()
         && x.iter().zip(y).all(|(p, q)| {
             p.kind == q.kind
-                && (p.kind == Kind::Value || b[p.start..p.end].eq_ignore_ascii_case(&b[q.start..q.end]))
+                && (p.kind == Kind::Value
+                    || b[p.start..p.end].eq_ignore_ascii_case(&b[q.start..q.end]))
         })
 }
 
@@ -588,13 +600,31 @@ mod tests {
             norm("INSERT INTO t (a, b) VALUES (1, 'a'), (2, 'b'), (3, 'c')"),
             "INSERT INTO t (a, b) VALUES ($1, $2)"
         );
-        assert_eq!(norm("SELECT \"users\".\"Name\" FROM \"users\""), "SELECT users.\"Name\" FROM users");
-        assert_eq!(norm("SELECT count(*) FROM t -- trailing"), "SELECT count(*) FROM t");
+        assert_eq!(
+            norm("SELECT \"users\".\"Name\" FROM \"users\""),
+            "SELECT users.\"Name\" FROM users"
+        );
+        assert_eq!(
+            norm("SELECT count(*) FROM t -- trailing"),
+            "SELECT count(*) FROM t"
+        );
     }
 
     #[test]
     fn never_panics_on_unterminated_input() {
-        for s in ["'abc", "\"abc", "/* abc", "$$ abc", "$a$ x", "`x", "E'\\", "-", "IN (", "VALUES (1", "?"] {
+        for s in [
+            "'abc",
+            "\"abc",
+            "/* abc",
+            "$$ abc",
+            "$a$ x",
+            "`x",
+            "E'\\",
+            "-",
+            "IN (",
+            "VALUES (1",
+            "?",
+        ] {
             let _ = Normalizer::new().normalize(s, false, Style::Dollar);
             let _ = Normalizer::new().normalize(s, true, Style::Question);
         }

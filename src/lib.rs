@@ -60,8 +60,10 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Expands globs that the shell left alone; `-` and missing paths pass through.
@@ -112,8 +114,10 @@ impl Progress {
         let handle = std::thread::spawn(move || {
             let bar = indicatif::ProgressBar::new(total);
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             while !d.load(Ordering::Relaxed) {
                 bar.set_position(counter.load(Ordering::Relaxed));
@@ -250,9 +254,9 @@ fn terminal_width() -> Option<u16> {
 fn parse_time_arg(flag: &str, v: &Option<String>) -> Result<Option<i64>> {
     match v {
         None => Ok(None),
-        Some(s) => timeparse::parse_bound(s)
-            .map(Some)
-            .with_context(|| format!("{flag} {s:?}: expected YYYY-MM-DD, YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS")),
+        Some(s) => timeparse::parse_bound(s).map(Some).with_context(|| {
+            format!("{flag} {s:?}: expected YYYY-MM-DD, YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS")
+        }),
     }
 }
 
@@ -264,9 +268,14 @@ fn read_one(
     stats: &mut FileStats,
     counter: Arc<AtomicU64>,
 ) -> Result<()> {
-    let name = if path.as_os_str() == "-" { "standard input".to_string() } else { path.display().to_string() };
+    let name = if path.as_os_str() == "-" {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
+    };
     let reader = ingest::open(path, counter).with_context(|| format!("cannot read {name}"))?;
-    let (head, mut reader) = ingest::peek_lines(reader, 200).with_context(|| format!("cannot read {name}"))?;
+    let (head, mut reader) =
+        ingest::peek_lines(reader, 200).with_context(|| format!("cannot read {name}"))?;
     let format = match opts.format {
         Some(f) => f,
         None => match ingest::detect(&head) {
@@ -280,8 +289,13 @@ fn read_one(
         },
     };
     stats.format = Some(format);
-    agg.dialect = if format.is_mysql() { Dialect::Mysql } else { Dialect::Postgres };
-    ingest::read(idx, &mut reader, format, opts, agg, stats).with_context(|| format!("failed while reading {name} (line {})", stats.lines + 1))
+    agg.dialect = if format.is_mysql() {
+        Dialect::Mysql
+    } else {
+        Dialect::Postgres
+    };
+    ingest::read(idx, &mut reader, format, opts, agg, stats)
+        .with_context(|| format!("failed while reading {name} (line {})", stats.lines + 1))
 }
 
 /// The error for a file that yielded no statements, naming what to change.
@@ -290,7 +304,10 @@ fn no_events_message(st: &FileStats, events: u64, filtered: bool) -> Option<Stri
         return None;
     }
     if st.lines == 0 {
-        return Some(format!("{}: the file is empty; no statements to analyze\n{SETTINGS_HELP}", st.path));
+        return Some(format!(
+            "{}: the file is empty; no statements to analyze\n{SETTINGS_HELP}",
+            st.path
+        ));
     }
     if st.recognized_lines == 0 || st.format.is_none() {
         let first = st

@@ -42,7 +42,11 @@ fn to_ms(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, ms: u32) -> Option<i6
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
-    Some(((days_from_civil(y, mo, d) * 24 + h as i64) * 60 + mi as i64) * 60_000 + s as i64 * 1000 + ms as i64)
+    Some(
+        ((days_from_civil(y, mo, d) * 24 + h as i64) * 60 + mi as i64) * 60_000
+            + s as i64 * 1000
+            + ms as i64,
+    )
 }
 
 /// Parses `HH:MM:SS[.frac]` at the start of `b`; returns (h, m, s, ms, bytes used).
@@ -118,7 +122,11 @@ pub fn parse_syslog(s: &[u8], year: i64) -> Option<(i64, usize)> {
         return None;
     }
     let mo = MONTHS.iter().position(|m| *m == &s[..3])? as u32 + 1;
-    let d = if s[4] == b' ' { num(&s[5..6])? } else { num(&s[4..6])? };
+    let d = if s[4] == b' ' {
+        num(&s[5..6])?
+    } else {
+        num(&s[4..6])?
+    };
     if s[6] != b' ' {
         return None;
     }
@@ -149,7 +157,9 @@ pub fn parse_bound(s: &str) -> Option<i64> {
         full.extend_from_slice(b":00");
         return parse_iso(&full).map(|x| x.0);
     }
-    parse_iso(b).filter(|(_, used)| *used == b.len()).map(|x| x.0)
+    parse_iso(b)
+        .filter(|(_, used)| *used == b.len())
+        .map(|x| x.0)
 }
 
 /// `YYYY-MM-DD HH:MM:SS.mmm`.
@@ -157,7 +167,12 @@ pub fn format_ms(t: i64) -> String {
     let days = t.div_euclid(86_400_000);
     let rem = t.rem_euclid(86_400_000);
     let (y, m, d) = civil_from_days(days);
-    let (h, mi, s, ms) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+    let (h, mi, s, ms) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
     format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}.{ms:03}")
 }
 
@@ -179,11 +194,30 @@ mod tests {
         let (t, used) = parse_iso(b"2026-11-26 07:24:39.537 UTC").unwrap();
         assert_eq!(used, 23);
         assert_eq!(format_ms(t), "2026-11-26 07:24:39.537");
-        assert_eq!(parse_mysql_short(b"071218 11:48:27").map(format_ms).unwrap(), "2007-12-18 11:48:27.000");
-        assert_eq!(parse_mysql_short(b"071218  1:48:27").map(format_ms).unwrap(), "2007-12-18 01:48:27.000");
-        assert_eq!(format_ms(parse_syslog(b"Feb 11 13:15:39 host", 2020).unwrap().0), "2020-02-11 13:15:39.000");
-        assert_eq!(format_ms(parse_epoch(b"1197996507").unwrap()), "2007-12-18 16:48:27.000");
-        assert_eq!(parse_bound("2026-11-26"), parse_iso(b"2026-11-26 00:00:00").map(|x| x.0));
+        assert_eq!(
+            parse_mysql_short(b"071218 11:48:27")
+                .map(format_ms)
+                .unwrap(),
+            "2007-12-18 11:48:27.000"
+        );
+        assert_eq!(
+            parse_mysql_short(b"071218  1:48:27")
+                .map(format_ms)
+                .unwrap(),
+            "2007-12-18 01:48:27.000"
+        );
+        assert_eq!(
+            format_ms(parse_syslog(b"Feb 11 13:15:39 host", 2020).unwrap().0),
+            "2020-02-11 13:15:39.000"
+        );
+        assert_eq!(
+            format_ms(parse_epoch(b"1197996507").unwrap()),
+            "2007-12-18 16:48:27.000"
+        );
+        assert_eq!(
+            parse_bound("2026-11-26"),
+            parse_iso(b"2026-11-26 00:00:00").map(|x| x.0)
+        );
         assert!(parse_iso(b"2026-13-26 07:24:39").is_none());
     }
 }

@@ -101,13 +101,17 @@ pub struct Counted<R> {
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
 }
 
 /// Opens a file (or stdin for `-`), decompressing gzip and bzip2 by their magic bytes.
-pub fn open(path: &Path, counter: std::sync::Arc<std::sync::atomic::AtomicU64>) -> io::Result<Box<dyn BufRead>> {
+pub fn open(
+    path: &Path,
+    counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> io::Result<Box<dyn BufRead>> {
     let raw: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
@@ -122,9 +126,15 @@ pub fn open(path: &Path, counter: std::sync::Arc<std::sync::atomic::AtomicU64>) 
     );
     let head = r.fill_buf()?;
     let boxed: Box<dyn BufRead> = if head.starts_with(&[0x1f, 0x8b]) {
-        Box::new(BufReader::with_capacity(256 * 1024, flate2::bufread::MultiGzDecoder::new(r)))
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            flate2::bufread::MultiGzDecoder::new(r),
+        ))
     } else if head.starts_with(b"BZh") {
-        Box::new(BufReader::with_capacity(256 * 1024, bzip2::bufread::MultiBzDecoder::new(r)))
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            bzip2::bufread::MultiBzDecoder::new(r),
+        ))
     } else {
         Box::new(r)
     };
@@ -148,7 +158,10 @@ pub fn detect(head: &[String]) -> Option<Format> {
         if looks_like_csvlog(line) {
             return Some(Format::Csvlog);
         }
-        if matches!(pg_stderr::parse_line(line, &mut rec, None, year), Line::Header) {
+        if matches!(
+            pg_stderr::parse_line(line, &mut rec, None, year),
+            Line::Header
+        ) {
             return Some(Format::Stderr);
         }
     }
@@ -159,9 +172,18 @@ fn looks_like_csvlog(line: &str) -> bool {
     let l = line.trim_start_matches('"');
     crate::timeparse::parse_iso(l.as_bytes()).is_some()
         && line.contains(',')
-        && [",LOG,", ",ERROR,", ",FATAL,", ",WARNING,", ",STATEMENT,", ",PANIC,", ",NOTICE,", ",DETAIL,"]
-            .iter()
-            .any(|s| line.contains(s))
+        && [
+            ",LOG,",
+            ",ERROR,",
+            ",FATAL,",
+            ",WARNING,",
+            ",STATEMENT,",
+            ",PANIC,",
+            ",NOTICE,",
+            ",DETAIL,",
+        ]
+        .iter()
+        .any(|s| line.contains(s))
 }
 
 /// Reads lines, strips the line ending and decodes lossily; calls `f` per line.
@@ -303,7 +325,10 @@ pub fn read(
 
 /// Reads up to `n` lines for detection without losing them: returns the lines and a
 /// reader that yields them again followed by the rest.
-pub fn peek_lines(mut r: Box<dyn BufRead>, n: usize) -> io::Result<(Vec<String>, Box<dyn BufRead>)> {
+pub fn peek_lines(
+    mut r: Box<dyn BufRead>,
+    n: usize,
+) -> io::Result<(Vec<String>, Box<dyn BufRead>)> {
     let mut raw = Vec::new();
     let mut lines = Vec::new();
     let mut buf = Vec::new();

@@ -54,7 +54,8 @@ impl MysqlSlow {
         }
         if let Some(line) = self.bad_time.take() {
             if self.in_text {
-                self.invalid.push((line, "invalid Query_time value; event skipped".into()));
+                self.invalid
+                    .push((line, "invalid Query_time value; event skipped".into()));
             }
             self.in_text = false;
         }
@@ -233,9 +234,16 @@ fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
 /// text are comments of the statement.
 fn is_event_header(line: &str) -> bool {
     let b = line.trim_start_matches('#').trim_start();
-    ["Time:", "User@Host:", "Thread_id:", "Query_time:", "administrator command:", "Schema:"]
-        .iter()
-        .any(|p| b.starts_with(p))
+    [
+        "Time:",
+        "User@Host:",
+        "Thread_id:",
+        "Query_time:",
+        "administrator command:",
+        "Schema:",
+    ]
+    .iter()
+    .any(|p| b.starts_with(p))
 }
 
 /// The lines a server writes when it (re)opens its slow log.

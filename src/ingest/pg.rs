@@ -158,7 +158,13 @@ impl PgState {
     }
 
     /// Returns true when the session ended.
-    fn handle(&mut self, r: &PgRecord, sev: Severity, s: &mut Session, sink: &mut dyn EventSink) -> bool {
+    fn handle(
+        &mut self,
+        r: &PgRecord,
+        sev: Severity,
+        s: &mut Session,
+        sink: &mut dyn EventSink,
+    ) -> bool {
         if let Some(aw) = s.awaiting.take() {
             if sev == Severity::Statement {
                 self.resolve(aw, Some(r.message.as_str()), r, s, sink);
@@ -168,7 +174,9 @@ impl PgState {
         }
         match sev {
             Severity::Detail => {
-                if let (Some(p), Some(params)) = (&mut s.pending, r.message.strip_prefix("parameters: ")) {
+                if let (Some(p), Some(params)) =
+                    (&mut s.pending, r.message.strip_prefix("parameters: "))
+                {
                     p.params = Some(params.to_string());
                 }
             }
@@ -254,7 +262,13 @@ impl PgState {
     }
 
     /// Starts a new execution, taking an earlier orphan plan of the same statement along.
-    fn start(&mut self, mut ev: QueryEvent, untimed: bool, s: &mut Session, sink: &mut dyn EventSink) {
+    fn start(
+        &mut self,
+        mut ev: QueryEvent,
+        untimed: bool,
+        s: &mut Session,
+        sink: &mut dyn EventSink,
+    ) {
         self.flush(s, sink);
         if let Some(orphan) = s.orphan_plan.take() {
             if !untimed && self.same_statement(&orphan.sql, &ev.sql) {
@@ -286,7 +300,11 @@ impl PgState {
                 return;
             }
             if let Some(sql) = statement_text(after) {
-                if s.untimed && s.pending.as_ref().is_some_and(|p| p.sql.trim() == sql.trim()) {
+                if s.untimed
+                    && s.pending
+                        .as_ref()
+                        .is_some_and(|p| p.sql.trim() == sql.trim())
+                {
                     // Both log_statement and log_min_duration_statement logged it.
                     if let Some(p) = &mut s.pending {
                         p.duration_ms = Some(ms);
@@ -324,7 +342,14 @@ impl PgState {
         }
     }
 
-    fn plan(&mut self, r: &PgRecord, ms: f64, plan: &str, s: &mut Session, sink: &mut dyn EventSink) {
+    fn plan(
+        &mut self,
+        r: &PgRecord,
+        ms: f64,
+        plan: &str,
+        s: &mut Session,
+        sink: &mut dyn EventSink,
+    ) {
         let plan = plan.trim_start_matches([' ', '\n', '\r']);
         let query = plan_query_text(plan);
         if let (Some(p), Some(q)) = (&s.pending, query.as_deref()) {
@@ -401,7 +426,11 @@ pub fn plan_query_text(plan: &str) -> Option<String> {
     let t = plan.trim_start();
     if t.starts_with('{') || t.starts_with('[') {
         let v: serde_json::Value = serde_json::from_str(t).ok()?;
-        let v = if let Some(a) = v.as_array() { a.first()?.clone() } else { v };
+        let v = if let Some(a) = v.as_array() {
+            a.first()?.clone()
+        } else {
+            v
+        };
         return v.get("Query Text")?.as_str().map(str::to_string);
     }
     let rest = t.strip_prefix("Query Text: ")?;
@@ -420,5 +449,8 @@ pub fn plan_query_text(plan: &str) -> Option<String> {
 }
 
 fn looks_like_plan_node(line: &str) -> bool {
-    line.contains("  (cost=") || line.contains(" (cost=") || line.contains("(actual ") || line.trim_start().starts_with("->")
+    line.contains("  (cost=")
+        || line.contains(" (cost=")
+        || line.contains("(actual ")
+        || line.trim_start().starts_with("->")
 }

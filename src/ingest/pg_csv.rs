@@ -110,7 +110,10 @@ mod tests {
         split_fields(&row.take(), &mut f);
         let mut rec = PgRecord::default();
         assert!(to_record(&f, 1, &mut rec));
-        assert_eq!(rec.message, "duration: 0.658 ms  statement: SELECT 'multi',\n'line';");
+        assert_eq!(
+            rec.message,
+            "duration: 0.658 ms  statement: SELECT 'multi',\n'line';"
+        );
         assert_eq!((rec.session.as_str(), rec.app.as_str()), ("59", "psql"));
     }
 }

@@ -38,14 +38,18 @@ pub fn to_record(line: &str, line_no: u64, rec: &mut PgRecord, year: i64) -> boo
         return true;
     }
     let v = top.get("record").unwrap_or(&top);
-    let Some(sev) = s(v, &["error_severity"]).and_then(|x| Severity::from_word(x.as_bytes())) else {
+    let Some(sev) = s(v, &["error_severity"]).and_then(|x| Severity::from_word(x.as_bytes()))
+    else {
         return false;
     };
     rec.clear();
     rec.line = line_no;
     rec.severity = Some(sev);
-    rec.at = s(v, &["timestamp", "log_time"]).and_then(|t| timeparse::parse_iso(t.as_bytes()).map(|x| x.0));
-    rec.session = s(v, &["pid", "process_id"]).or_else(|| s(v, &["session_id"])).unwrap_or_default();
+    rec.at = s(v, &["timestamp", "log_time"])
+        .and_then(|t| timeparse::parse_iso(t.as_bytes()).map(|x| x.0));
+    rec.session = s(v, &["pid", "process_id"])
+        .or_else(|| s(v, &["session_id"]))
+        .unwrap_or_default();
     rec.user = s(v, &["user", "user_name"]).unwrap_or_default();
     rec.db = s(v, &["dbname", "database_name"]).unwrap_or_default();
     rec.app = s(v, &["application_name"]).unwrap_or_default();
@@ -63,11 +67,29 @@ mod tests {
     #[test]
     fn jsonlog_and_wrappers() {
         let mut r = PgRecord::default();
-        assert!(to_record(r#"{"timestamp":"2024-06-27 00:00:07.369 CEST","user":"app","dbname":"shop","pid":58151,"error_severity":"LOG","message":"duration: 1.5 ms  statement: SELECT 1"}"#, 1, &mut r, 2020));
-        assert_eq!((r.session.as_str(), r.user.as_str(), r.db.as_str()), ("58151", "app", "shop"));
-        assert!(to_record(r#"{"record":{"log_time":"2022-11-27 18:58:02.004 UTC","user_name":"postgres","database_name":"postgres","process_id":"599","error_severity":"LOG","message":"duration: 0.097 ms  statement: ;"}}"#, 1, &mut r, 2020));
+        assert!(to_record(
+            r#"{"timestamp":"2024-06-27 00:00:07.369 CEST","user":"app","dbname":"shop","pid":58151,"error_severity":"LOG","message":"duration: 1.5 ms  statement: SELECT 1"}"#,
+            1,
+            &mut r,
+            2020
+        ));
+        assert_eq!(
+            (r.session.as_str(), r.user.as_str(), r.db.as_str()),
+            ("58151", "app", "shop")
+        );
+        assert!(to_record(
+            r#"{"record":{"log_time":"2022-11-27 18:58:02.004 UTC","user_name":"postgres","database_name":"postgres","process_id":"599","error_severity":"LOG","message":"duration: 0.097 ms  statement: ;"}}"#,
+            1,
+            &mut r,
+            2020
+        ));
         assert_eq!(r.session, "599");
-        assert!(to_record(r#"{"textPayload":"[24667]: [2-1] db=d,user=u LOG:  connection authorized: user=u","timestamp":"2020-05-02T13:00:12.345Z"}"#, 1, &mut r, 2020));
+        assert!(to_record(
+            r#"{"textPayload":"[24667]: [2-1] db=d,user=u LOG:  connection authorized: user=u","timestamp":"2020-05-02T13:00:12.345Z"}"#,
+            1,
+            &mut r,
+            2020
+        ));
         assert_eq!((r.session.as_str(), r.user.as_str()), ("24667", "u"));
         assert!(r.at.is_some());
         assert!(!to_record(r#"{"level":"info"}"#, 1, &mut r, 2020));

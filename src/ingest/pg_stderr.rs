@@ -32,7 +32,9 @@ pub struct Prefix {
 impl Prefix {
     /// Compiles a postgresql.conf `log_line_prefix` value.
     pub fn compile(prefix: &str) -> anyhow::Result<Prefix> {
-        let mut pat = String::from(r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ \S+\[\d+\]: (?:\[\d+-\d+\] )?)?");
+        let mut pat = String::from(
+            r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ \S+\[\d+\]: (?:\[\d+-\d+\] )?)?",
+        );
         let mut chars = prefix.chars().peekable();
         let mut optional_open = false;
         while let Some(c) = chars.next() {
@@ -156,7 +158,10 @@ fn parse_prefix_auto(p: &str, rec: &mut PgRecord, year: i64) -> bool {
         has_time = true;
         i = used;
     } else if b.first().is_some_and(u8::is_ascii_digit) {
-        let end = b.iter().position(|c| !(c.is_ascii_digit() || *c == b'.')).unwrap_or(b.len());
+        let end = b
+            .iter()
+            .position(|c| !(c.is_ascii_digit() || *c == b'.'))
+            .unwrap_or(b.len());
         if end >= 10 {
             rec.at = timeparse::parse_epoch(&b[..end]);
             has_time = rec.at.is_some();
@@ -173,7 +178,8 @@ fn parse_prefix_auto(p: &str, rec: &mut PgRecord, year: i64) -> bool {
         };
         let inner = &rest[open + 1..open + close];
         let digits = inner.rsplit('.').next().unwrap_or(inner);
-        if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) && !inner.contains('-') {
+        if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) && !inner.contains('-')
+        {
             // `[0]` after the pid is %x, and `[12-1]` is %l: the first wins.
             rec.session.clear();
             rec.session.push_str(digits);
@@ -215,7 +221,11 @@ fn is_session_id(t: &str) -> bool {
     let Some((a, b)) = t.split_once('.') else {
         return false;
     };
-    a.len() >= 6 && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    a.len() >= 6
+        && !b.is_empty()
+        && a.bytes()
+            .chain(b.bytes())
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
 }
 
 /// Syslog continuation: `... postgres[pid]: [N-2] #011text`.
@@ -273,22 +283,52 @@ mod tests {
 
     fn parse(line: &str) -> PgRecord {
         let mut r = PgRecord::default();
-        assert!(matches!(parse_line(line, &mut r, None, 2020), Line::Header), "{line}");
+        assert!(
+            matches!(parse_line(line, &mut r, None, 2020), Line::Header),
+            "{line}"
+        );
         r
     }
 
     #[test]
     fn reads_common_prefixes_by_shape() {
-        let r = parse("2026-11-26 07:24:39.552 UTC [28433] shop_app@seed_shop LOG:  duration: 0.740 ms  statement: SELECT 1");
-        assert_eq!((r.session.as_str(), r.user.as_str(), r.db.as_str()), ("28433", "shop_app", "seed_shop"));
+        let r = parse(
+            "2026-11-26 07:24:39.552 UTC [28433] shop_app@seed_shop LOG:  duration: 0.740 ms  statement: SELECT 1",
+        );
+        assert_eq!(
+            (r.session.as_str(), r.user.as_str(), r.db.as_str()),
+            ("28433", "shop_app", "seed_shop")
+        );
         assert_eq!(r.message, "duration: 0.740 ms  statement: SELECT 1");
-        let r = parse("2017-09-06 08:41:41 UTC [36]: [121-1] user=postgres,db=pgdb,app=pgbench,client=172.23.0.1 LOG:  duration: 2.280 ms  statement: END;");
-        assert_eq!((r.session.as_str(), r.user.as_str(), r.db.as_str(), r.app.as_str()), ("36", "postgres", "pgdb", "pgbench"));
-        let r = parse("2020-03-11 20:40:43 CET:10.0.0.1(5432):bob@shop:[12760]:LOG:  statement: SELECT 1");
-        assert_eq!((r.session.as_str(), r.user.as_str(), r.db.as_str()), ("12760", "bob", "shop"));
-        let r = parse("Feb 11 13:15:39 test-pc postgres[10808]: [1-1] db=d,user=u,app=,client= LOG:  listening");
-        assert_eq!((r.session.as_str(), r.user.as_str(), r.db.as_str()), ("10808", "u", "d"));
-        let r = parse("2019-03-14T00:23:00+00:00 app[postgres.4821]: [GREEN] [20-1]  sql_error_code = 00000 LOG:  duration: 1 ms  statement: x");
+        let r = parse(
+            "2017-09-06 08:41:41 UTC [36]: [121-1] user=postgres,db=pgdb,app=pgbench,client=172.23.0.1 LOG:  duration: 2.280 ms  statement: END;",
+        );
+        assert_eq!(
+            (
+                r.session.as_str(),
+                r.user.as_str(),
+                r.db.as_str(),
+                r.app.as_str()
+            ),
+            ("36", "postgres", "pgdb", "pgbench")
+        );
+        let r = parse(
+            "2020-03-11 20:40:43 CET:10.0.0.1(5432):bob@shop:[12760]:LOG:  statement: SELECT 1",
+        );
+        assert_eq!(
+            (r.session.as_str(), r.user.as_str(), r.db.as_str()),
+            ("12760", "bob", "shop")
+        );
+        let r = parse(
+            "Feb 11 13:15:39 test-pc postgres[10808]: [1-1] db=d,user=u,app=,client= LOG:  listening",
+        );
+        assert_eq!(
+            (r.session.as_str(), r.user.as_str(), r.db.as_str()),
+            ("10808", "u", "d")
+        );
+        let r = parse(
+            "2019-03-14T00:23:00+00:00 app[postgres.4821]: [GREEN] [20-1]  sql_error_code = 00000 LOG:  duration: 1 ms  statement: x",
+        );
         assert_eq!(r.session, "4821");
     }
 
@@ -297,17 +337,32 @@ mod tests {
         let p = Prefix::compile("%m [%p] %q%u@%d ").unwrap();
         let mut r = PgRecord::default();
         let line = "2026-11-26 07:24:39.552 UTC [28433] shop_app@seed_shop LOG:  duration: 0.740 ms  statement: SELECT 1";
-        assert!(matches!(parse_line(line, &mut r, Some(&p), 2020), Line::Header));
-        assert_eq!((r.session.as_str(), r.user.as_str(), r.db.as_str()), ("28433", "shop_app", "seed_shop"));
+        assert!(matches!(
+            parse_line(line, &mut r, Some(&p), 2020),
+            Line::Header
+        ));
+        assert_eq!(
+            (r.session.as_str(), r.user.as_str(), r.db.as_str()),
+            ("28433", "shop_app", "seed_shop")
+        );
         let line = "2026-11-26 07:24:39.552 UTC [28433] LOG:  checkpoint starting: time";
-        assert!(matches!(parse_line(line, &mut r, Some(&p), 2020), Line::Header));
+        assert!(matches!(
+            parse_line(line, &mut r, Some(&p), 2020),
+            Line::Header
+        ));
     }
 
     #[test]
     fn not_postgres() {
         let mut r = PgRecord::default();
-        for l in ["pg_ctl: could not start server", "2018-09-12 16:08:54.776 3394 LOG listening on 127.0.0.1:6432"] {
-            assert!(matches!(parse_line(l, &mut r, None, 2020), Line::Unrecognized), "{l}");
+        for l in [
+            "pg_ctl: could not start server",
+            "2018-09-12 16:08:54.776 3394 LOG listening on 127.0.0.1:6432",
+        ] {
+            assert!(
+                matches!(parse_line(l, &mut r, None, 2020), Line::Unrecognized),
+                "{l}"
+            );
         }
     }
 }

@@ -122,10 +122,13 @@ fn sample_out(s: &Sample, files: &[FileStats], show: bool) -> SampleOut {
         at: s.at.map(format_ms),
         location: format!("{path}:{}", s.line),
         session: s.session.clone(),
-        params: s
-            .params
-            .as_ref()
-            .map(|p| if show { p.clone() } else { "<redacted>".to_string() }),
+        params: s.params.as_ref().map(|p| {
+            if show {
+                p.clone()
+            } else {
+                "<redacted>".to_string()
+            }
+        }),
         sql: show.then(|| s.sql.clone()),
     }
 }
@@ -141,7 +144,11 @@ pub fn sort_groups(groups: &mut [&Group], key: SortKey) {
             SortKey::Errors => g.errors as f64,
         }
     };
-    groups.sort_by(|a, b| val(b).total_cmp(&val(a)).then(a.fingerprint.cmp(&b.fingerprint)));
+    groups.sort_by(|a, b| {
+        val(b)
+            .total_cmp(&val(a))
+            .then(a.fingerprint.cmp(&b.fingerprint))
+    });
 }
 
 pub fn build(agg: &Aggregator, files: &[FileStats], opts: &BuildOptions) -> Report {
@@ -164,7 +171,11 @@ pub fn build(agg: &Aggregator, files: &[FileStats], opts: &BuildOptions) -> Repo
                 calls: g.calls,
                 timed_calls: g.timed_calls,
                 total_ms: round3(g.total_ms),
-                share: if total > 0.0 { (g.total_ms / total * 10000.0).round() / 10000.0 } else { 0.0 },
+                share: if total > 0.0 {
+                    (g.total_ms / total * 10000.0).round() / 10000.0
+                } else {
+                    0.0
+                },
                 mean_ms: g.mean_ms().map(round3),
                 min_ms: timed.then_some(round3(g.min_ms)),
                 p50_ms: g.quantile(0.50).map(round3),
@@ -184,7 +195,10 @@ pub fn build(agg: &Aggregator, files: &[FileStats], opts: &BuildOptions) -> Repo
                 users: g.users.values.clone(),
                 applications: g.apps.values.clone(),
                 plans: g.plans,
-                samples: samples.iter().map(|s| sample_out(s, files, opts.show_params)).collect(),
+                samples: samples
+                    .iter()
+                    .map(|s| sample_out(s, files, opts.show_params))
+                    .collect(),
             }
         })
         .collect();

@@ -32,7 +32,11 @@ pub fn fmt_bytes(b: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 fn thousands(n: u64) -> String {
@@ -67,7 +71,18 @@ pub fn write(report: &Report, w: &mut dyn Write, width: Option<u16>) -> io::Resu
             t.set_width(w);
         }
         t.set_header(vec![
-            "#", "fingerprint", "calls", "total", "share", "mean", "p50", "p95", "p99", "max", "err", "query",
+            "#",
+            "fingerprint",
+            "calls",
+            "total",
+            "share",
+            "mean",
+            "p50",
+            "p95",
+            "p99",
+            "max",
+            "err",
+            "query",
         ]);
         for (i, q) in report.queries.iter().enumerate() {
             t.add_row(vec![
@@ -81,8 +96,12 @@ pub fn write(report: &Report, w: &mut dyn Write, width: Option<u16>) -> io::Resu
                 Cell::new(opt_ms(q.p95_ms)).set_alignment(CellAlignment::Right),
                 Cell::new(opt_ms(q.p99_ms)).set_alignment(CellAlignment::Right),
                 Cell::new(opt_ms(q.max_ms)).set_alignment(CellAlignment::Right),
-                Cell::new(if q.errors > 0 { thousands(q.errors) } else { String::new() })
-                    .set_alignment(CellAlignment::Right),
+                Cell::new(if q.errors > 0 {
+                    thousands(q.errors)
+                } else {
+                    String::new()
+                })
+                .set_alignment(CellAlignment::Right),
                 Cell::new(shorten(&q.query, 160)),
             ]);
         }
@@ -109,7 +128,11 @@ pub fn write(report: &Report, w: &mut dyn Write, width: Option<u16>) -> io::Resu
         )?;
     }
     if s.filtered_out > 0 {
-        writeln!(w, "{} events left out by filters", thousands(s.filtered_out))?;
+        writeln!(
+            w,
+            "{} events left out by filters",
+            thousands(s.filtered_out)
+        )?;
     }
     for f in &s.files {
         let fmt = f.format.map(|f| f.name()).unwrap_or("unknown format");
