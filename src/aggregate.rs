@@ -31,10 +31,10 @@ pub struct Filters {
 
 impl Filters {
     fn keep(&self, ev: &QueryEvent) -> bool {
-        if let Some(at) = ev.at {
-            if self.since.is_some_and(|s| at < s) || self.until.is_some_and(|u| at >= u) {
-                return false;
-            }
+        if let Some(at) = ev.at
+            && (self.since.is_some_and(|s| at < s) || self.until.is_some_and(|u| at >= u))
+        {
+            return false;
         }
         fn pass(v: &Option<String>, inc: &[String], exc: &[String]) -> bool {
             let v = v.as_deref();

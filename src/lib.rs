@@ -74,14 +74,15 @@ fn expand(files: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for f in files {
         let s = f.to_string_lossy();
-        if !f.exists() && s.contains(['*', '?', '[']) {
-            if let Ok(paths) = glob::glob(&s) {
-                let mut found: Vec<PathBuf> = paths.filter_map(|p| p.ok()).collect();
-                if !found.is_empty() {
-                    found.sort();
-                    out.extend(found);
-                    continue;
-                }
+        if !f.exists()
+            && s.contains(['*', '?', '['])
+            && let Ok(paths) = glob::glob(&s)
+        {
+            let mut found: Vec<PathBuf> = paths.filter_map(|p| p.ok()).collect();
+            if !found.is_empty() {
+                found.sort();
+                out.extend(found);
+                continue;
             }
         }
         out.push(f.clone());
@@ -194,11 +195,11 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
                 failed = true;
             }
             Ok(()) => {
-                if let Some(msg) = no_events_message(&stats, events, agg.totals.filtered_out > 0) {
-                    if !(args.allow_empty && stats.unrecognized_lines == 0) {
-                        eprintln!("qperf: error: {msg}");
-                        failed = true;
-                    }
+                if let Some(msg) = no_events_message(&stats, events, agg.totals.filtered_out > 0)
+                    && !(args.allow_empty && stats.unrecognized_lines == 0)
+                {
+                    eprintln!("qperf: error: {msg}");
+                    failed = true;
                 }
             }
         }

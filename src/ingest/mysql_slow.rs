@@ -113,8 +113,10 @@ impl MysqlSlow {
                 self.use_line = Some(t.to_string());
                 return Kind::Header;
             }
-            if let Some(ts) = strip_prefix_ci(t, "SET timestamp=") {
-                self.ev.at = timeparse::parse_epoch(ts.trim_end_matches(';').as_bytes());
+            if let Some(at) = session_set_line(t) {
+                if at.is_some() {
+                    self.ev.at = at;
+                }
                 return Kind::Header;
             }
             if !self.has_header {
@@ -220,6 +222,23 @@ impl MysqlSlow {
     pub fn finish(&mut self, sink: &mut dyn EventSink) {
         self.emit(sink);
     }
+}
+
+/// `SET timestamp=N;` and `SET insert_id=N,timestamp=N;` (and `last_insert_id`): the
+/// server writes these before the statement to replay it; they are not the statement.
+/// Returns Some(timestamp) for such a line.
+fn session_set_line(t: &str) -> Option<Option<i64>> {
+    let body = strip_prefix_ci(t, "SET ")?.strip_suffix(';')?;
+    let mut at = None;
+    for part in body.split(',') {
+        let (k, v) = part.split_once('=')?;
+        match k.trim().to_ascii_lowercase().as_str() {
+            "timestamp" => at = timeparse::parse_epoch(v.trim().as_bytes()),
+            "insert_id" | "last_insert_id" => {}
+            _ => return None,
+        }
+    }
+    Some(at)
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {

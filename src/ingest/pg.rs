@@ -191,10 +191,10 @@ impl PgState {
             }
             Severity::Log => self.log_message(r, s, sink),
         }
-        if let Some(d) = &r.detail {
-            if let (Some(p), Some(params)) = (&mut s.pending, d.strip_prefix("parameters: ")) {
-                p.params = Some(params.to_string());
-            }
+        if let Some(d) = &r.detail
+            && let (Some(p), Some(params)) = (&mut s.pending, d.strip_prefix("parameters: "))
+        {
+            p.params = Some(params.to_string());
         }
         if r.message.starts_with("disconnection:") {
             self.flush(s, sink);
@@ -217,11 +217,11 @@ impl PgState {
                 sink.note(&self.base_event(r, sql), SideNote::Error { message })
             }
             (Awaiting::Error(message), None) => {
-                if s.untimed {
-                    if let Some(p) = &s.pending {
-                        sink.note(p, SideNote::Error { message });
-                        return;
-                    }
+                if s.untimed
+                    && let Some(p) = &s.pending
+                {
+                    sink.note(p, SideNote::Error { message });
+                    return;
                 }
                 self.counters.errors_unattributed += 1;
             }
@@ -364,10 +364,10 @@ impl PgState {
                 return;
             }
         } else if query.is_none() {
-            if let Some(p) = &mut s.pending {
-                if p.plan.is_none() {
-                    p.plan = Some(plan.to_string());
-                }
+            if let Some(p) = &mut s.pending
+                && p.plan.is_none()
+            {
+                p.plan = Some(plan.to_string());
             }
             return;
         }
