@@ -244,3 +244,17 @@ fn explicit_log_line_prefix() {
         "shop"
     );
 }
+
+#[test]
+fn heroku_continuations_and_space_indented_lines() {
+    let r = analyze_json(&[fixture("pg_stderr/heroku_logplex.log").to_str().unwrap()]);
+    assert_eq!(r["summary"]["unrecognized_lines"], 0);
+    assert_eq!(
+        query(&r, "UPDATE jobs SET state = $1 WHERE id = $2")["calls"],
+        1
+    );
+    assert_eq!(
+        query(&r, "SELECT a FROM jobs WHERE id = $1")["samples"][0]["session"],
+        "4850"
+    );
+}

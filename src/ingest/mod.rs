@@ -304,18 +304,33 @@ pub fn read(
         }
         Format::Jsonlog => {
             let mut state = PgState::new(file);
-            let mut rec = PgRecord::default();
+            let mut cur = PgRecord::default();
+            let mut next = PgRecord::default();
+            let mut open = false;
             for_each_line(reader, stats, |line, no, st| {
                 if line.trim().is_empty() {
                     return;
                 }
-                if pg_json::to_record(line, no, &mut rec, opts.year) {
-                    st.recognized_lines += 1;
-                    state.record(&rec, sink);
-                } else {
-                    st.unrecognized(no, line);
+                match pg_json::parse(line, no, &mut next, opts.year) {
+                    pg_json::JsonLine::Record => {
+                        st.recognized_lines += 1;
+                        if open {
+                            state.record(&cur, sink);
+                        }
+                        std::mem::swap(&mut cur, &mut next);
+                        open = true;
+                    }
+                    pg_json::JsonLine::Continuation(text) if open => {
+                        st.recognized_lines += 1;
+                        cur.message.push('\n');
+                        cur.message.push_str(&text);
+                    }
+                    _ => st.unrecognized(no, line),
                 }
             })?;
+            if open {
+                state.record(&cur, sink);
+            }
             state.finish(sink);
             stats.errors_unattributed = state.counters.errors_unattributed;
         }

@@ -19,28 +19,44 @@ fn s(v: &Value, keys: &[&str]) -> Option<String> {
     None
 }
 
+/// What one JSON line was.
+pub enum JsonLine {
+    /// A record, now in `rec`.
+    Record,
+    /// The next line of the previous record's message (Cloud SQL splits them).
+    Continuation(String),
+    /// Not a PostgreSQL log record in a known JSON shape.
+    No,
+}
+
 /// Fills `rec` from one JSON line. Returns false when the line is not a PostgreSQL
 /// log record in a known JSON shape.
 pub fn to_record(line: &str, line_no: u64, rec: &mut PgRecord, year: i64) -> bool {
+    matches!(parse(line, line_no, rec, year), JsonLine::Record)
+}
+
+pub fn parse(line: &str, line_no: u64, rec: &mut PgRecord, year: i64) -> JsonLine {
     let Ok(top) = serde_json::from_str::<Value>(line) else {
-        return false;
+        return JsonLine::No;
     };
     if let Some(Value::String(text)) = top.get("textPayload") {
         // Cloud SQL: a stderr line without its timestamp; the wrapper has it.
         let text = text.trim_end_matches('\n');
-        if !matches!(pg_stderr::parse_line(text, rec, None, year), Line::Header) {
-            return false;
+        match pg_stderr::parse_line(text, rec, None, year) {
+            Line::Header => {}
+            Line::Continuation(at) => return JsonLine::Continuation(text[at..].to_string()),
+            _ => return JsonLine::No,
         }
         rec.line = line_no;
         if let Some(Value::String(ts)) = top.get("timestamp") {
             rec.at = timeparse::parse_iso(ts.as_bytes()).map(|x| x.0).or(rec.at);
         }
-        return true;
+        return JsonLine::Record;
     }
     let v = top.get("record").unwrap_or(&top);
     let Some(sev) = s(v, &["error_severity"]).and_then(|x| Severity::from_word(x.as_bytes()))
     else {
-        return false;
+        return JsonLine::No;
     };
     rec.clear();
     rec.line = line_no;
@@ -57,7 +73,7 @@ pub fn to_record(line: &str, line_no: u64, rec: &mut PgRecord, year: i64) -> boo
     rec.message = s(v, &["message"]).unwrap_or_default();
     rec.detail = s(v, &["detail"]);
     rec.statement = s(v, &["statement", "query"]);
-    true
+    JsonLine::Record
 }
 
 #[cfg(test)]

@@ -228,17 +228,29 @@ fn is_session_id(t: &str) -> bool {
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
 }
 
-/// Syslog continuation: `... postgres[pid]: [N-2] #011text`.
+/// Syslog / Heroku continuation: `... postgres[pid]: [N-2] #011text` or
+/// `... app[postgres.N]: [GREEN] [19-3] \ttext`: a `[N-M]` tag with M > 1.
 fn syslog_continuation(line: &str) -> Option<usize> {
     let b = line.as_bytes();
-    let close = memchr::memmem::find(&b[..b.len().min(200)], b"]: [")?;
-    let seq_start = close + 4;
-    let seq_end = seq_start + b[seq_start..].iter().position(|c| *c == b']')?;
-    let (_, part) = line[seq_start..seq_end].split_once('-')?;
-    if part == "1" || !part.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
+    let limit = b.len().min(200);
+    for open in memchr::memchr_iter(b'[', &b[..limit]) {
+        let Some(len) = b[open..limit].iter().position(|c| *c == b']') else {
+            break;
+        };
+        let inner = &line[open + 1..open + len];
+        let Some((n, m)) = inner.split_once('-') else {
+            continue;
+        };
+        let digits = |x: &str| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit());
+        if digits(n) && digits(m) && m != "1" {
+            let mut at = open + len + 1;
+            if b.get(at) == Some(&b' ') {
+                at += 1;
+            }
+            return Some(at);
+        }
     }
-    Some(seq_end + 2)
+    None
 }
 
 /// Parses one stderr line into `rec` (already cleared by the caller for headers).
@@ -248,6 +260,10 @@ pub fn parse_line(line: &str, rec: &mut PgRecord, prefix: Option<&Prefix>, year:
     }
     if line.starts_with('\t') {
         return Line::Continuation(1);
+    }
+    if line.starts_with(' ') {
+        // Continuation lines whose tab became spaces on the way (copied logs).
+        return Line::Continuation(0);
     }
     if let Some(p) = prefix {
         rec.clear();
