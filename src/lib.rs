@@ -182,7 +182,11 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     for path in &paths {
         let idx = files.len();
         let mut stats = FileStats {
-            path: path.display().to_string(),
+            path: if path.as_os_str() == "-" {
+                "<stdin>".to_string()
+            } else {
+                path.display().to_string()
+            },
             ..Default::default()
         };
         let before = counter.load(Ordering::Relaxed);
