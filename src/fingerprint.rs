@@ -8,7 +8,7 @@
 //! the case of unquoted words do not matter. The spec is the set of equality tests in
 //! `tests/fingerprint.rs`.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::{Serialize, Serializer};
 
@@ -137,8 +137,7 @@ impl Normalizer {
                     n += 1;
                     match style {
                         Style::Dollar => {
-                            out.push('$');
-                            out.push_str(itoa(n).as_str());
+                            let _ = write!(out, "${n}");
                         }
                         Style::Question => out.push('?'),
                     }
@@ -180,10 +179,6 @@ impl Normalizer {
         self.keep.resize(self.tokens.len(), true);
         collapse_lists(sql.as_bytes(), &self.tokens, &mut self.keep);
     }
-}
-
-fn itoa(n: usize) -> String {
-    n.to_string()
 }
 
 fn is_plain_lower_ident(s: &str) -> bool {

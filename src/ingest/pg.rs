@@ -353,10 +353,7 @@ impl PgState {
         let plan = plan.trim_start_matches([' ', '\n', '\r']);
         let query = plan_query_text(plan);
         if let (Some(p), Some(q)) = (&s.pending, query.as_deref()) {
-            let matches = p.plan.is_none() && {
-                let psql = p.sql.clone();
-                self.same_statement(&psql, q)
-            };
+            let matches = p.plan.is_none() && self.same_statement(&p.sql, q);
             if matches {
                 if let Some(p) = &mut s.pending {
                     p.plan = Some(plan.to_string());
