@@ -8,6 +8,8 @@ use sketches_ddsketch::{Config as SketchConfig, DDSketch};
 
 use crate::event::{Dialect, EventSink, QueryEvent, SideNote};
 use crate::fingerprint::{Fingerprint, Normalizer, Style};
+use crate::sequence::{Exec, Role, SeqConfig, Sequences};
+use crate::sql::tags;
 
 /// Slowest executions kept per fingerprint.
 const SAMPLES: usize = 3;
@@ -111,13 +113,17 @@ pub struct Group {
     /// Where the fingerprint was first seen (file index, line).
     pub first_file: usize,
     pub first_line: u64,
+    /// The first execution's text as logged (literal values included), for parsing.
+    pub example_sql: String,
+    pub role: Role,
+    /// Application endpoints named by sqlcommenter / marginalia comments.
+    pub endpoints: SmallSet,
 }
 
 impl Group {
     fn new(fp: Fingerprint, query: String, dialect: Dialect, ev: &QueryEvent) -> Group {
         Group {
             fingerprint: fp,
-            query,
             dialect,
             calls: 0,
             timed_calls: 0,
@@ -142,6 +148,10 @@ impl Group {
             slowest_plan: None,
             first_file: ev.file,
             first_line: ev.line,
+            example_sql: truncate(ev.sql.clone(), MAX_SAMPLE_SQL),
+            role: role_of(&query),
+            endpoints: SmallSet::default(),
+            query,
         }
     }
 
@@ -153,6 +163,9 @@ impl Group {
         self.dbs.add(&ev.db);
         self.users.add(&ev.user);
         self.apps.add(&ev.app);
+        if memchr::memmem::find(ev.sql.as_bytes(), b"/*").is_some() {
+            self.endpoints.add(&tags::endpoint(&ev.sql));
+        }
     }
 
     /// A quantile (0–1) of the timed calls, clamped to the observed range.
@@ -171,6 +184,25 @@ impl Group {
         };
         let v = self.sketch.quantile(q).ok().flatten()?;
         Some(v.clamp(self.min_ms, self.max_ms))
+    }
+
+    /// The statement to build rewrites on: the logged text when it is a prepared
+    /// statement (its literals are the application's constants, its values are
+    /// placeholders), else the normalized text, so no logged value leaks into advice.
+    pub fn template(&self) -> &str {
+        let has_placeholder = match self.dialect {
+            Dialect::Postgres => self
+                .example_sql
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0] == b'$' && w[1].is_ascii_digit()),
+            Dialect::Mysql => false,
+        };
+        if has_placeholder {
+            &self.example_sql
+        } else {
+            &self.query
+        }
     }
 
     pub fn mean_ms(&self) -> Option<f64> {
@@ -195,17 +227,50 @@ pub struct Aggregator {
     filters: Filters,
     norm: Normalizer,
     pub dialect: Dialect,
+    pub seq: Sequences,
+}
+
+/// The statement's role from its first keyword (normalized text: no comments).
+fn role_of(query: &str) -> Role {
+    let word = query
+        .trim_start_matches(|c: char| c == '(' || c.is_whitespace())
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match word.as_str() {
+        "select" | "with" | "table" | "values" => Role::Read,
+        "insert" | "update" | "delete" | "merge" | "replace" | "upsert" => Role::Write,
+        _ => Role::Control,
+    }
+}
+
+fn truncate(mut sql: String, max: usize) -> String {
+    if sql.len() > max {
+        let mut cut = max;
+        while !sql.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        sql.truncate(cut);
+    }
+    sql
 }
 
 impl Aggregator {
-    pub fn new(filters: Filters) -> Self {
+    pub fn new(filters: Filters, seq: SeqConfig) -> Self {
         Aggregator {
             groups: FxHashMap::default(),
             totals: Totals::default(),
             filters,
             norm: Normalizer::new(),
             dialect: Dialect::Postgres,
+            seq: Sequences::new(seq),
         }
+    }
+
+    /// Ends open per-session state; call after the last event.
+    pub fn finish(&mut self) {
+        self.seq.finish();
     }
 
     fn group(&mut self, ev: &QueryEvent) -> &mut Group {
@@ -258,6 +323,22 @@ impl EventSink for Aggregator {
         let g = self.group(&ev);
         g.calls += 1;
         g.seen(&ev);
+        let (fp, role) = (g.fingerprint, g.role);
+        let exact = xxhash_rust::xxh3::xxh3_64_with_seed(
+            ev.params.as_deref().unwrap_or("").as_bytes(),
+            xxhash_rust::xxh3::xxh3_64(ev.sql.as_bytes()),
+        );
+        self.seq.exec(&Exec {
+            fp,
+            role,
+            session: ev.session.as_deref(),
+            at: ev.at,
+            duration_ms: ev.duration_ms,
+            exact,
+            file: ev.file,
+            line: ev.line,
+        });
+        let g = self.groups.get_mut(&fp).expect("just inserted");
         if let Some(r) = ev.rows {
             *g.rows.get_or_insert(0) += r;
         }
@@ -295,14 +376,7 @@ impl EventSink for Aggregator {
                 .map(|(i, _)| i)
         };
         if let Some(i) = slot {
-            let mut sql = ev.sql;
-            if sql.len() > MAX_SAMPLE_SQL {
-                let mut cut = MAX_SAMPLE_SQL;
-                while !sql.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                sql.truncate(cut);
-            }
+            let sql = truncate(ev.sql, MAX_SAMPLE_SQL);
             let s = Sample {
                 duration_ms: d,
                 at: ev.at,

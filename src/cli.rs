@@ -24,6 +24,15 @@ pub enum Command {
     ///
     /// For example: qperf analyze /var/log/postgresql/postgresql-15-main.log
     Analyze(AnalyzeArgs),
+    /// List the rules: id, default severity, summary.
+    Rules,
+    /// Print one rule's documentation and thresholds.
+    ///
+    /// For example: qperf rule n-plus-one
+    Rule {
+        /// A rule id, e.g. missing-index.
+        id: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -92,4 +101,21 @@ pub struct AnalyzeArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// DDL of the database (`pg_dump --schema-only`, or CREATE TABLE / CREATE INDEX
+    /// statements): existing indexes, columns and foreign keys sharpen the advice.
+    ///
+    /// For example: --schema schema.sql
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+
+    /// Override a rule threshold, severity or enabled flag (repeatable).
+    ///
+    /// For example: --set n-plus-one.min_children=3 --set select-star.enabled=false
+    #[arg(long = "set", value_name = "RULE.PARAM=VALUE")]
+    pub set: Vec<String>,
+
+    /// Also write the suggested SQL (indexes, rewrites as comments) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub emit_sql: Option<PathBuf>,
 }

@@ -10,7 +10,11 @@ pub mod cli;
 pub mod event;
 pub mod fingerprint;
 pub mod ingest;
+pub mod plan;
 pub mod report;
+pub mod rules;
+pub mod sequence;
+pub mod sql;
 pub mod timeparse;
 
 use std::io::{self, IsTerminal, Write};
@@ -46,6 +50,8 @@ pub fn print_error(e: &anyhow::Error) {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze(args),
+        Command::Rules => list_rules(),
+        Command::Rule { id } => show_rule(&id),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -142,7 +148,69 @@ impl Drop for Progress {
     }
 }
 
+fn list_rules() -> Result<u8> {
+    let mut out = io::stdout().lock();
+    for d in rules::catalogue() {
+        writeln!(out, "{:<24}{:<9}{}", d.id.as_str(), d.severity.as_str(), d.summary)?;
+    }
+    Ok(exit::OK)
+}
+
+fn show_rule(id: &str) -> Result<u8> {
+    let id: rules::RuleId = id.parse()?;
+    let d = rules::doc(id);
+    let mut out = io::stdout().lock();
+    writeln!(out, "# {}
+", d.id)?;
+    writeln!(out, "{}
+", d.summary)?;
+    writeln!(out, "Default severity: {}
+", d.severity.as_str())?;
+    if !d.thresholds.is_empty() {
+        writeln!(out, "Thresholds (override with --set {}.NAME=VALUE):", d.id)?;
+        for (k, v, doc) in &d.thresholds {
+            writeln!(out, "  {k:<22} {v:<10} {doc}")?;
+        }
+        writeln!(out)?;
+    }
+    write!(out, "{}", d.body)?;
+    Ok(exit::OK)
+}
+
+fn settings_from(args: &AnalyzeArgs) -> Result<rules::Settings> {
+    let mut settings = rules::Settings::default();
+    for spec in &args.set {
+        settings.set(spec)?;
+    }
+    Ok(settings)
+}
+
+fn seq_config(settings: &rules::Settings) -> sequence::SeqConfig {
+    let n = settings.rule(rules::RuleId::NPlusOne);
+    let r = settings.rule(rules::RuleId::RepeatedQuery);
+    sequence::SeqConfig {
+        min_children: n.get("min_children").max(1.0) as u32,
+        max_gap_ms: n.get("max_gap_ms"),
+        max_interleaved: n.get("max_interleaved").max(0.0) as u32,
+        repeat_window_ms: r.get("window_s") * 1000.0,
+    }
+}
+
+fn load_schema(path: &Path, dialect: Dialect) -> Result<sql::schema::Schema> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read schema file {}", path.display()))?;
+    let schema = sql::schema::Schema::from_ddl(&text, dialect);
+    if schema.is_empty() {
+        anyhow::bail!(
+            "{}: no CREATE TABLE or CREATE INDEX statement found; expected `pg_dump --schema-only` output or DDL",
+            path.display()
+        );
+    }
+    Ok(schema)
+}
+
 fn analyze(args: AnalyzeArgs) -> Result<u8> {
+    let settings = settings_from(&args)?;
     let filters = Filters {
         since: parse_time_arg("--since", &args.since)?,
         until: parse_time_arg("--until", &args.until)?,
@@ -163,7 +231,7 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
         year: timeparse::current_year(),
     };
     let paths = expand(&args.files);
-    let mut agg = Aggregator::new(filters);
+    let mut agg = Aggregator::new(filters, seq_config(&settings));
     let mut files: Vec<FileStats> = Vec::new();
     let mut failed = false;
 
@@ -210,6 +278,7 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
         files.push(stats);
     }
     drop(_progress);
+    agg.finish();
 
     let any_events = agg.totals.events > 0 || agg.totals.filtered_out > 0 || !agg.groups.is_empty();
     if !any_events && failed {
@@ -217,8 +286,26 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     }
     let top = args.top.or(match args.format {
         OutputFormat::Table => Some(20),
-        OutputFormat::Json => None,
+        OutputFormat::Json | OutputFormat::Sql => None,
     });
+    let dialect = if agg.groups.values().any(|g| g.dialect == Dialect::Mysql)
+        && !agg.groups.values().any(|g| g.dialect == Dialect::Postgres)
+    {
+        Dialect::Mysql
+    } else {
+        Dialect::Postgres
+    };
+    let schema = match &args.schema {
+        Some(p) => load_schema(p, dialect)?,
+        None => sql::schema::Schema::default(),
+    };
+    let ctx = rules::Context::build(&agg, &schema, &settings);
+    let findings = rules::run(&ctx, &settings);
+    let analysis = report::schema::Analysis {
+        findings: &findings,
+        advice: &ctx.advice,
+        unparsed: &ctx.unparsed,
+    };
     let report = report::schema::build(
         &agg,
         &files,
@@ -227,11 +314,22 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
             sort: args.sort,
             top,
         },
+        Some(&analysis),
     );
+    if let Some(path) = &args.emit_sql {
+        let mut f = io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        );
+        report::sql::write(&report, &mut f)
+            .and_then(|_| f.flush())
+            .with_context(|| format!("failed to write {}", path.display()))?;
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match args.format {
         OutputFormat::Json => report::json::write(&report, &mut out),
+        OutputFormat::Sql => report::sql::write(&report, &mut out),
         OutputFormat::Table => {
             let width = terminal_width();
             report::table::write(&report, &mut out, width)

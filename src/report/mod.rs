@@ -5,6 +5,7 @@
 
 pub mod json;
 pub mod schema;
+pub mod sql;
 pub mod table;
 
 use clap::ValueEnum;
@@ -13,6 +14,8 @@ use clap::ValueEnum;
 pub enum OutputFormat {
     Table,
     Json,
+    /// The suggested indexes as a reviewed SQL script; rewrites as comments.
+    Sql,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

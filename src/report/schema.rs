@@ -3,6 +3,8 @@
 //! Field names and meanings here are a public contract: add fields freely, but rename
 //! or remove one only with a new `version`.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::SortKey;
@@ -10,6 +12,9 @@ use crate::aggregate::{Aggregator, Group, Sample};
 use crate::event::Dialect;
 use crate::fingerprint::Fingerprint;
 use crate::ingest::{FileStats, Format, Unrecognized};
+use crate::rules::context::Unparsed;
+use crate::rules::index_advice::IndexAdvice;
+use crate::rules::{Finding, RuleId, Severity, Suggestion};
 use crate::timeparse::format_ms;
 
 pub const VERSION: u32 = 1;
@@ -20,7 +25,50 @@ pub struct Report {
     pub tool: Tool,
     pub summary: Summary,
     pub queries: Vec<Query>,
-    pub findings: Vec<serde_json::Value>,
+    /// Ranked: severity, then the statement time at stake.
+    pub findings: Vec<FindingOut>,
+    /// Suggested indexes, merged across statements, ranked by the time they serve.
+    pub indexes: Vec<IndexOut>,
+    /// Statements sqlparser could not read (no rule saw their shape).
+    pub unparsed: Vec<Unparsed>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct FindingOut {
+    pub rule: RuleId,
+    pub severity: Severity,
+    pub fingerprint: Option<Fingerprint>,
+    pub query: Option<String>,
+    pub message: String,
+    pub help: String,
+    pub evidence: BTreeMap<String, serde_json::Value>,
+    pub suggestions: Vec<Suggestion>,
+    pub time_at_stake_ms: f64,
+    pub related: Vec<Fingerprint>,
+    pub endpoints: Vec<String>,
+    /// `file:line` of the statement's first appearance.
+    pub location: Option<String>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct IndexOut {
+    pub table: String,
+    /// Key columns in order, `DESC` where the sort needs it.
+    pub columns: Vec<String>,
+    pub name: String,
+    pub sql: String,
+    pub fingerprints: Vec<Fingerprint>,
+    pub calls: u64,
+    pub total_ms: f64,
+    /// Share of the run's total statement time (0–1).
+    pub share: f64,
+}
+
+/// What the rules produced, handed to [`build`].
+pub struct Analysis<'a> {
+    pub findings: &'a [Finding],
+    pub advice: &'a [IndexAdvice],
+    pub unparsed: &'a [Unparsed],
 }
 
 #[derive(Serialize, Debug)]
@@ -151,7 +199,12 @@ pub fn sort_groups(groups: &mut [&Group], key: SortKey) {
     });
 }
 
-pub fn build(agg: &Aggregator, files: &[FileStats], opts: &BuildOptions) -> Report {
+pub fn build(
+    agg: &Aggregator,
+    files: &[FileStats],
+    opts: &BuildOptions,
+    analysis: Option<&Analysis>,
+) -> Report {
     let total = agg.totals.total_ms;
     let mut groups: Vec<&Group> = agg.groups.values().collect();
     sort_groups(&mut groups, opts.sort);
@@ -241,6 +294,61 @@ pub fn build(agg: &Aggregator, files: &[FileStats], opts: &BuildOptions) -> Repo
         },
         summary,
         queries,
-        findings: Vec::new(),
+        findings: analysis
+            .map(|a| {
+                a.findings
+                    .iter()
+                    .map(|f| FindingOut {
+                        rule: f.rule,
+                        severity: f.severity,
+                        fingerprint: f.fingerprint,
+                        query: f.query.clone(),
+                        message: f.message.clone(),
+                        help: f.help.clone(),
+                        evidence: f.evidence.clone(),
+                        suggestions: f.suggestions.clone(),
+                        time_at_stake_ms: round3(f.time_ms),
+                        related: f.related.clone(),
+                        endpoints: f.endpoints.clone(),
+                        location: f.fingerprint.and_then(|fp| agg.groups.get(&fp)).map(|g| {
+                            let path = files.get(g.first_file).map(|f| f.path.as_str()).unwrap_or("?");
+                            format!("{path}:{}", g.first_line)
+                        }),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        indexes: analysis
+            .map(|a| {
+                a.advice
+                    .iter()
+                    .map(|m| IndexOut {
+                        table: m.table.clone(),
+                        columns: m
+                            .columns
+                            .iter()
+                            .map(|c| {
+                                if c.desc {
+                                    format!("{} DESC", c.name)
+                                } else {
+                                    c.name.clone()
+                                }
+                            })
+                            .collect(),
+                        name: m.name.clone(),
+                        sql: m.sql.clone(),
+                        fingerprints: m.fingerprints.clone(),
+                        calls: m.calls,
+                        total_ms: round3(m.total_ms),
+                        share: if total > 0.0 {
+                            (m.total_ms / total * 10000.0).round() / 10000.0
+                        } else {
+                            0.0
+                        },
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        unparsed: analysis.map(|a| a.unparsed.to_vec()).unwrap_or_default(),
     }
 }

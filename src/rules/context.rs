@@ -1,0 +1,197 @@
+//! Everything rules read, built once per run: each fingerprint with its parsed shape and
+//! plan, the schema, session-order statistics, and what the plans reveal about tables
+//! (sizes, existing indexes).
+
+use rustc_hash::FxHashMap;
+
+use super::index_advice::{self, IndexAdvice};
+use super::{RuleId, Settings};
+use crate::aggregate::{Aggregator, Group};
+use crate::event::Dialect;
+use crate::fingerprint::Fingerprint;
+use crate::plan::{self, Plan};
+use crate::sequence::{LoopStats, RepeatStats};
+use crate::sql::schema::{Index, Schema};
+use crate::sql::shape::{Kind, Shape};
+
+pub struct Analyzed<'a> {
+    pub g: &'a Group,
+    pub shape: Option<Shape>,
+    pub parse_error: Option<String>,
+    pub plan: Option<Plan>,
+}
+
+impl Analyzed<'_> {
+    pub fn kind(&self) -> Option<&Kind> {
+        self.shape.as_ref().and_then(|s| s.kind.as_ref())
+    }
+}
+
+/// A statement sqlparser could not read: counted and listed, never fatal.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Unparsed {
+    pub fingerprint: Fingerprint,
+    pub query: String,
+    pub error: String,
+}
+
+pub struct Context<'a> {
+    /// Sorted by total time, descending.
+    pub groups: Vec<Analyzed<'a>>,
+    by_fp: FxHashMap<Fingerprint, usize>,
+    pub schema: &'a Schema,
+    pub loops: &'a FxHashMap<(Option<Fingerprint>, Fingerprint), LoopStats>,
+    pub repeats: &'a FxHashMap<Fingerprint, RepeatStats>,
+    pub had_sessions: bool,
+    pub total_ms: f64,
+    /// First to last event, ms.
+    pub span_ms: Option<i64>,
+    /// Indexes seen in use in the plans.
+    pub plan_indexes: Vec<Index>,
+    /// Table sizes from full scans in the plans (rows).
+    pub table_rows: FxHashMap<String, f64>,
+    /// Merged index suggestions (shared by `missing-index` and `seq-scan`).
+    pub advice: Vec<IndexAdvice>,
+    pub unparsed: Vec<Unparsed>,
+}
+
+impl<'a> Context<'a> {
+    pub fn build(agg: &'a Aggregator, schema: &'a Schema, settings: &Settings) -> Context<'a> {
+        let mut groups: Vec<Analyzed> = agg
+            .sorted_groups()
+            .into_iter()
+            .map(|g| {
+                let (shape, parse_error) = match Shape::parse(&g.example_sql, g.dialect) {
+                    Ok(s) => (Some(s), None),
+                    Err(e) => (None, Some(e)),
+                };
+                let plan = g.slowest_plan.as_ref().and_then(|(_, p)| plan::parse(p));
+                Analyzed {
+                    g,
+                    shape,
+                    parse_error,
+                    plan,
+                }
+            })
+            .collect();
+        groups.shrink_to_fit();
+        let by_fp = groups
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.g.fingerprint, i))
+            .collect();
+        let unparsed = groups
+            .iter()
+            .filter_map(|a| {
+                a.parse_error.as_ref().map(|e| Unparsed {
+                    fingerprint: a.g.fingerprint,
+                    query: a.g.query.clone(),
+                    error: e.clone(),
+                })
+            })
+            .collect();
+        let mut ctx = Context {
+            groups,
+            by_fp,
+            schema,
+            loops: &agg.seq.loops,
+            repeats: &agg.seq.repeats,
+            had_sessions: agg.seq.had_sessions,
+            total_ms: agg.totals.total_ms,
+            span_ms: match (agg.totals.first, agg.totals.last) {
+                (Some(a), Some(b)) => Some(b - a),
+                _ => None,
+            },
+            plan_indexes: Vec::new(),
+            table_rows: FxHashMap::default(),
+            advice: Vec::new(),
+            unparsed,
+        };
+        ctx.plan_facts();
+        ctx.advice = index_advice::advise(&ctx, settings.rule(RuleId::MissingIndex));
+        ctx
+    }
+
+    pub fn get(&self, fp: Fingerprint) -> Option<&Analyzed<'a>> {
+        self.by_fp.get(&fp).map(|&i| &self.groups[i])
+    }
+
+    fn plan_facts(&mut self) {
+        let mut indexes = Vec::new();
+        let mut rows: FxHashMap<String, f64> = FxHashMap::default();
+        for a in &self.groups {
+            let Some(p) = &a.plan else { continue };
+            p.root.walk(&mut |n, _| {
+                if n.is_seq_scan()
+                    && n.filter.is_some()
+                    && let (Some(r), Some(read)) = (&n.relation, n.rows_read())
+                {
+                    let e = rows.entry(r.clone()).or_insert(0.0);
+                    *e = e.max(read);
+                }
+                if let (Some(idx), Some(rel)) = (&n.index, &n.relation) {
+                    let cols = n
+                        .index_cond
+                        .as_deref()
+                        .map(|c| cond_columns(c, a.g.dialect))
+                        .unwrap_or_default();
+                    if !cols.is_empty() {
+                        indexes.push(Index {
+                            name: Some(idx.clone()),
+                            table: rel.clone(),
+                            columns: cols,
+                            unique: false,
+                            partial: false,
+                            source: "plan",
+                        });
+                    }
+                }
+            });
+        }
+        self.plan_indexes = indexes;
+        self.table_rows = rows;
+    }
+
+    /// Existing indexes on a table, from the schema and from plans.
+    pub fn existing_indexes<'b>(&'b self, table: &'b str) -> impl Iterator<Item = &'b Index> + 'b {
+        self.schema
+            .indexes_on(table)
+            .chain(self.plan_indexes.iter().filter(move |i| i.table == table))
+    }
+
+    /// Rows in a table when the schema or a plan says.
+    pub fn table_size(&self, table: &str) -> Option<f64> {
+        self.table_rows.get(table).copied()
+    }
+
+    pub fn share(&self, ms: f64) -> f64 {
+        if self.total_ms > 0.0 {
+            ms / self.total_ms
+        } else {
+            0.0
+        }
+    }
+
+    pub fn dialect_of(&self, fp: Fingerprint) -> Dialect {
+        self.get(fp).map_or(Dialect::Postgres, |a| a.g.dialect)
+    }
+}
+
+/// Column names compared in a plan condition (`((user_id = 42) AND (status = 'x'::text))`),
+/// in order of appearance.
+pub fn cond_columns(cond: &str, dialect: Dialect) -> Vec<String> {
+    let Ok(expr) = crate::sql::parse_expr(cond, dialect) else {
+        return Vec::new();
+    };
+    let sql = format!("SELECT 1 FROM t WHERE {expr}");
+    let Ok(shape) = Shape::parse(&sql, dialect) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for p in shape.predicates {
+        if !out.contains(&p.column) {
+            out.push(p.column);
+        }
+    }
+    out
+}

@@ -1,0 +1,393 @@
+//! Per-session statement order: N+1 loops and repeated identical reads.
+//!
+//! Fed one event at a time by the aggregator (which already knows the fingerprint), so
+//! statements are never fingerprinted twice. Memory is bounded by open sessions (a few
+//! active loop candidates each, idle sessions swept) plus one entry per (parent, child)
+//! pair and a capped set of parameter hashes per read statement.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::fingerprint::Fingerprint;
+
+/// Distinct parameter hashes kept per loop candidate; beyond this every execution
+/// counts as distinct (a loop that long is an N+1 whatever its values).
+const LOOP_DISTINCT_CAP: usize = 64;
+/// Loop candidates tracked per session at once.
+const ACTIVE_CAP: usize = 8;
+/// Distinct parameter sets remembered per read statement for `repeated-query`.
+pub const REPEAT_KEYS_CAP: usize = 1024;
+/// Sessions idle longer than this (log time) are closed by the periodic sweep.
+const SESSION_IDLE_MS: i64 = 10 * 60 * 1000;
+
+/// Thresholds the tracker needs while streaming (from the `n-plus-one` and
+/// `repeated-query` catalogue entries).
+#[derive(Clone, Copy, Debug)]
+pub struct SeqConfig {
+    pub min_children: u32,
+    pub max_gap_ms: f64,
+    pub max_interleaved: u32,
+    pub repeat_window_ms: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// SELECT (or WITH … SELECT): may be a loop child or a cache candidate.
+    Read,
+    /// INSERT / UPDATE / DELETE: may be a loop child; never a cache candidate.
+    Write,
+    /// BEGIN, COMMIT, SET, SHOW …: ignored for ordering.
+    Control,
+}
+
+/// What the tracker needs to know about one execution.
+pub struct Exec<'a> {
+    pub fp: Fingerprint,
+    pub role: Role,
+    pub session: Option<&'a str>,
+    /// Log time (end of the statement for PostgreSQL), ms.
+    pub at: Option<i64>,
+    pub duration_ms: Option<f64>,
+    /// Hash of the statement text plus its parameters: equal means identical execution.
+    pub exact: u64,
+    pub file: usize,
+    pub line: u64,
+}
+
+struct Active {
+    child: Fingerprint,
+    parent: Option<Fingerprint>,
+    count: u32,
+    distinct: Vec<u64>,
+    distinct_overflow: bool,
+    last_end: Option<i64>,
+    ms: f64,
+    interleaved: u32,
+    file: usize,
+    line: u64,
+}
+
+impl Active {
+    fn distinct(&self) -> u32 {
+        if self.distinct_overflow {
+            self.count
+        } else {
+            self.distinct.len() as u32
+        }
+    }
+}
+
+#[derive(Default)]
+struct SessionState {
+    last_fp: Option<Fingerprint>,
+    last_exact: Option<u64>,
+    last_at: Option<i64>,
+    active: Vec<Active>,
+}
+
+/// One (parent, child) loop pattern, summed over the log.
+#[derive(Clone, Debug, Default)]
+pub struct LoopStats {
+    pub occurrences: u64,
+    pub children: u64,
+    pub child_ms: f64,
+    pub max_children: u32,
+    pub min_children: u32,
+    pub sessions: FxHashSet<String>,
+    /// Where the first occurrence's first child was logged.
+    pub first_file: usize,
+    pub first_line: u64,
+}
+
+/// Identical executions of one read statement.
+#[derive(Clone, Debug, Default)]
+pub struct RepeatStats {
+    pub executions: u64,
+    /// Executions identical to one within the window before them.
+    pub repeats: u64,
+    pub repeat_ms: f64,
+    /// Repeats that directly follow the identical execution in the same session (the
+    /// same request asking twice).
+    pub back_to_back: u64,
+    keys: FxHashMap<u64, (u64, Option<i64>)>,
+    pub keys_overflow: bool,
+}
+
+impl RepeatStats {
+    pub fn distinct_values(&self) -> usize {
+        self.keys.len()
+    }
+    pub fn top_value_count(&self) -> u64 {
+        self.keys.values().map(|(n, _)| *n).max().unwrap_or(0)
+    }
+}
+
+pub struct Sequences {
+    cfg: SeqConfig,
+    sessions: FxHashMap<String, SessionState>,
+    pub loops: FxHashMap<(Option<Fingerprint>, Fingerprint), LoopStats>,
+    pub repeats: FxHashMap<Fingerprint, RepeatStats>,
+    seen: u64,
+    /// Whether any event carried a session id (N+1 detection needs them).
+    pub had_sessions: bool,
+}
+
+impl Sequences {
+    pub fn new(cfg: SeqConfig) -> Self {
+        Sequences {
+            cfg,
+            sessions: FxHashMap::default(),
+            loops: FxHashMap::default(),
+            repeats: FxHashMap::default(),
+            seen: 0,
+            had_sessions: false,
+        }
+    }
+
+    pub fn exec(&mut self, e: &Exec) {
+        if e.role == Role::Control {
+            return;
+        }
+        self.seen += 1;
+        if self.seen.is_multiple_of(1 << 16)
+            && let Some(now) = e.at
+        {
+            self.sweep(now);
+        }
+        let back_to_back = match e.session {
+            Some(s) => {
+                self.had_sessions = true;
+                let st = self.sessions.entry(s.to_string()).or_default();
+                let b2b = st.last_exact == Some(e.exact);
+                let cfg = self.cfg;
+                let closed = step(st, e, &cfg);
+                st.last_fp = Some(e.fp);
+                st.last_exact = Some(e.exact);
+                st.last_at = e.at.or(st.last_at);
+                for a in closed {
+                    self.record(a, s);
+                }
+                b2b
+            }
+            None => false,
+        };
+        if e.role == Role::Read {
+            self.repeat(e, back_to_back);
+        }
+    }
+
+    fn repeat(&mut self, e: &Exec, back_to_back: bool) {
+        let window = self.cfg.repeat_window_ms;
+        let r = self.repeats.entry(e.fp).or_default();
+        r.executions += 1;
+        let full = r.keys.len() >= REPEAT_KEYS_CAP;
+        match r.keys.get_mut(&e.exact) {
+            Some((n, last)) => {
+                *n += 1;
+                let within = match (e.at, *last) {
+                    (Some(a), Some(l)) => ((a - l) as f64) <= window,
+                    _ => true,
+                };
+                if within {
+                    r.repeats += 1;
+                    r.repeat_ms += e.duration_ms.unwrap_or(0.0);
+                    if back_to_back {
+                        r.back_to_back += 1;
+                    }
+                }
+                if e.at.is_some() {
+                    *last = e.at;
+                }
+            }
+            None if !full => {
+                r.keys.insert(e.exact, (1, e.at));
+            }
+            None => r.keys_overflow = true,
+        }
+    }
+
+    fn record(&mut self, a: Active, session: &str) {
+        if a.distinct() < self.cfg.min_children {
+            return;
+        }
+        let l = self.loops.entry((a.parent, a.child)).or_default();
+        if l.occurrences == 0 {
+            l.first_file = a.file;
+            l.first_line = a.line;
+            l.min_children = a.count;
+        }
+        l.occurrences += 1;
+        l.children += u64::from(a.count);
+        l.child_ms += a.ms;
+        l.max_children = l.max_children.max(a.count);
+        l.min_children = l.min_children.min(a.count);
+        if l.sessions.len() < 64 {
+            l.sessions.insert(session.to_string());
+        }
+    }
+
+    fn sweep(&mut self, now: i64) {
+        let idle: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.last_at.is_some_and(|t| now - t > SESSION_IDLE_MS))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in idle {
+            if let Some(st) = self.sessions.remove(&k) {
+                for a in st.active {
+                    self.record(a, &k);
+                }
+            }
+        }
+    }
+
+    /// Closes every open loop candidate; call once at the end of the input.
+    pub fn finish(&mut self) {
+        let sessions = std::mem::take(&mut self.sessions);
+        for (k, st) in sessions {
+            for a in st.active {
+                self.record(a, &k);
+            }
+        }
+    }
+}
+
+/// Advances one session by one execution; returns the loop candidates that ended.
+fn step(st: &mut SessionState, e: &Exec, cfg: &SeqConfig) -> Vec<Active> {
+    // Timestamps with whole-second resolution (MariaDB) cannot measure small gaps.
+    let slack = match e.at {
+        Some(a) if a % 1000 == 0 => 1000.0,
+        _ => 0.0,
+    };
+    let start = match (e.at, e.duration_ms) {
+        (Some(a), Some(d)) => Some(a as f64 - d),
+        (Some(a), None) => Some(a as f64),
+        _ => None,
+    };
+    let gap_ok = |last: Option<i64>| match (start, last) {
+        (Some(s), Some(l)) => s - l as f64 <= cfg.max_gap_ms + slack,
+        _ => true,
+    };
+    let mut closed = Vec::new();
+    let mut matched = false;
+    let mut i = 0;
+    while i < st.active.len() {
+        let a = &mut st.active[i];
+        let close = if a.child == e.fp {
+            if gap_ok(a.last_end) && !matched {
+                matched = true;
+                a.count += 1;
+                if !a.distinct_overflow && !a.distinct.contains(&e.exact) {
+                    if a.distinct.len() < LOOP_DISTINCT_CAP {
+                        a.distinct.push(e.exact);
+                    } else {
+                        a.distinct_overflow = true;
+                    }
+                }
+                a.ms += e.duration_ms.unwrap_or(0.0);
+                a.last_end = e.at.or(a.last_end);
+                a.interleaved = 0;
+                false
+            } else {
+                true
+            }
+        } else if a.parent == Some(e.fp) || !gap_ok(a.last_end) {
+            true
+        } else {
+            a.interleaved += 1;
+            a.interleaved > cfg.max_interleaved
+        };
+        if close {
+            closed.push(st.active.remove(i));
+        } else {
+            i += 1;
+        }
+    }
+    if !matched {
+        let parent = st.last_fp.filter(|p| *p != e.fp);
+        st.active.push(Active {
+            child: e.fp,
+            parent,
+            count: 1,
+            distinct: vec![e.exact],
+            distinct_overflow: false,
+            last_end: e.at,
+            ms: e.duration_ms.unwrap_or(0.0),
+            interleaved: 0,
+            file: e.file,
+            line: e.line,
+        });
+        if st.active.len() > ACTIVE_CAP {
+            closed.push(st.active.remove(0));
+        }
+    }
+    closed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> SeqConfig {
+        SeqConfig {
+            min_children: 5,
+            max_gap_ms: 500.0,
+            max_interleaved: 3,
+            repeat_window_ms: 60_000.0,
+        }
+    }
+
+    fn ex(fp: u64, exact: u64, at: i64) -> Exec<'static> {
+        Exec {
+            fp: Fingerprint(fp),
+            role: Role::Read,
+            session: Some("1"),
+            at: Some(at),
+            duration_ms: Some(1.0),
+            exact,
+            file: 0,
+            line: at as u64,
+        }
+    }
+
+    #[test]
+    fn parent_then_children_is_a_loop() {
+        let mut s = Sequences::new(cfg());
+        let mut t = 1;
+        for round in 0..3 {
+            s.exec(&ex(1, 1000 + round, t));
+            for c in 0..20 {
+                t += 2;
+                s.exec(&ex(2, c + round * 100, t));
+            }
+            t += 50;
+        }
+        s.finish();
+        let l = &s.loops[&(Some(Fingerprint(1)), Fingerprint(2))];
+        assert_eq!((l.occurrences, l.children, l.max_children), (3, 60, 20));
+        assert_eq!(s.loops.len(), 1, "{:?}", s.loops.keys().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn identical_values_are_repeats_not_loops() {
+        let mut s = Sequences::new(cfg());
+        for i in 0..10 {
+            s.exec(&ex(7, 42, i * 10));
+        }
+        s.finish();
+        assert!(s.loops.is_empty());
+        let r = &s.repeats[&Fingerprint(7)];
+        assert_eq!((r.executions, r.repeats, r.back_to_back), (10, 9, 9));
+    }
+
+    #[test]
+    fn slow_gaps_break_a_loop() {
+        let mut s = Sequences::new(cfg());
+        s.exec(&ex(1, 1, 0));
+        for c in 0..10 {
+            s.exec(&ex(2, c, 1 + c as i64 * 2000));
+        }
+        s.finish();
+        assert!(s.loops.is_empty());
+    }
+}

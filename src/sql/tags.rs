@@ -1,0 +1,84 @@
+//! Application tags in SQL comments: sqlcommenter (`/*controller='orders',action='index'*/`),
+//! Rails query log tags (`/*application:Shop,controller:orders,action:index*/`) and
+//! marginalia. The fingerprint ignores comments; findings name the endpoint from them.
+
+/// `orders#index`, a route, or a framework endpoint; `None` when no known key is there.
+pub fn endpoint(sql: &str) -> Option<String> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut rest = sql;
+    while let Some(start) = rest.find("/*") {
+        let body = &rest[start + 2..];
+        let Some(end) = body.find("*/") else { break };
+        for item in body[..end].split(',') {
+            let item = item.trim();
+            let (k, v) = match item.split_once('=') {
+                Some(kv) => kv,
+                None => match item.split_once(':') {
+                    Some(kv) => kv,
+                    None => continue,
+                },
+            };
+            let v = v.trim().trim_matches('\'').trim_matches('"');
+            let v = percent_decode(v);
+            pairs.push((k.trim().to_ascii_lowercase(), v));
+        }
+        rest = &body[end + 2..];
+    }
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, v)| key == k && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    match (get("controller"), get("action")) {
+        (Some(c), Some(a)) => return Some(format!("{c}#{a}")),
+        (Some(c), None) => return Some(c),
+        _ => {}
+    }
+    get("route")
+        .or_else(|| get("endpoint"))
+        .or_else(|| get("job"))
+        .or_else(|| get("path"))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint;
+
+    #[test]
+    fn sqlcommenter_and_rails() {
+        assert_eq!(
+            endpoint("SELECT 1 /*controller='orders',action='index',traceparent='00-ab-cd-01'*/")
+                .as_deref(),
+            Some("orders#index")
+        );
+        assert_eq!(
+            endpoint("/*application:Shop,controller:users,action:show*/ SELECT 1").as_deref(),
+            Some("users#show")
+        );
+        assert_eq!(
+            endpoint("SELECT 1 /*route='%2Fapi%2Forders',framework='flask'*/").as_deref(),
+            Some("/api/orders")
+        );
+        assert_eq!(endpoint("SELECT 1 /* just a comment */"), None);
+    }
+}
