@@ -201,8 +201,13 @@ fn load_schema(path: &Path, dialect: Dialect) -> Result<sql::schema::Schema> {
         .with_context(|| format!("cannot read schema file {}", path.display()))?;
     let schema = sql::schema::Schema::from_ddl(&text, dialect);
     if schema.is_empty() {
+        let why: String = schema
+            .skipped_examples
+            .iter()
+            .map(|(line, e)| format!("\n  {}:{line}: {e}", path.display()))
+            .collect();
         anyhow::bail!(
-            "{}: no CREATE TABLE or CREATE INDEX statement found; expected `pg_dump --schema-only` output or DDL",
+            "{}: no CREATE TABLE or CREATE INDEX statement understood; expected `pg_dump --schema-only` output or DDL{why}",
             path.display()
         );
     }

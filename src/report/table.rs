@@ -108,6 +108,7 @@ pub fn write(report: &Report, w: &mut dyn Write, width: Option<u16>) -> io::Resu
         writeln!(w, "{t}")?;
         writeln!(w)?;
     }
+    write_findings(report, w)?;
     writeln!(
         w,
         "{} events, {} distinct statements, {} total statement time",
@@ -149,6 +150,82 @@ pub fn write(report: &Report, w: &mut dyn Write, width: Option<u16>) -> io::Resu
         for u in &f.first_unrecognized {
             writeln!(w, "  unrecognized {}:{}: {}", f.path, u.line, u.text)?;
         }
+    }
+    Ok(())
+}
+
+fn write_findings(report: &Report, w: &mut dyn Write) -> io::Result<()> {
+    let f = &report.findings;
+    if f.is_empty() {
+        writeln!(w, "No findings.")?;
+        writeln!(w)?;
+    } else {
+        let count = |s: crate::rules::Severity| f.iter().filter(|x| x.severity == s).count();
+        writeln!(
+            w,
+            "Findings: {} ({} error, {} warning, {} info)",
+            f.len(),
+            count(crate::rules::Severity::Error),
+            count(crate::rules::Severity::Warning),
+            count(crate::rules::Severity::Info)
+        )?;
+        writeln!(w)?;
+        for (i, x) in f.iter().enumerate() {
+            writeln!(
+                w,
+                "{:>3}. {:<7} {:<21} {}  {} at stake",
+                i + 1,
+                x.severity.as_str(),
+                x.rule.as_str(),
+                x.fingerprint.map(|f| f.to_string()).unwrap_or_default(),
+                fmt_ms(x.time_at_stake_ms)
+            )?;
+            writeln!(w, "     {}", x.message)?;
+            writeln!(w, "     help: {}", x.help)?;
+            if !x.endpoints.is_empty() {
+                writeln!(w, "     endpoints: {}", x.endpoints.join(", "))?;
+            }
+            for s in &x.suggestions {
+                let conf = serde_json::to_value(s.confidence)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                writeln!(w, "     suggestion ({conf}): {}", s.title)?;
+                for line in s.sql.lines() {
+                    writeln!(w, "       {line}")?;
+                }
+            }
+            writeln!(w)?;
+        }
+    }
+    if !report.indexes.is_empty() {
+        writeln!(w, "Suggested indexes (ranked by the statement time they serve):")?;
+        for (i, ix) in report.indexes.iter().enumerate() {
+            writeln!(
+                w,
+                "{:>3}. {}\n       serves {} statement{}, {} calls, {} ({:.1}% of statement time)",
+                i + 1,
+                ix.sql,
+                ix.fingerprints.len(),
+                if ix.fingerprints.len() == 1 { "" } else { "s" },
+                thousands(ix.calls),
+                fmt_ms(ix.total_ms),
+                ix.share * 100.0
+            )?;
+        }
+        writeln!(w)?;
+    }
+    if !report.unparsed.is_empty() {
+        writeln!(
+            w,
+            "{} statement{} could not be parsed (no rule saw their shape):",
+            report.unparsed.len(),
+            if report.unparsed.len() == 1 { "" } else { "s" }
+        )?;
+        for u in report.unparsed.iter().take(5) {
+            writeln!(w, "  {}  {}: {}", u.fingerprint, shorten(&u.query, 80), u.error)?;
+        }
+        writeln!(w)?;
     }
     Ok(())
 }

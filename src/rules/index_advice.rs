@@ -45,6 +45,9 @@ pub struct IndexAdvice {
     pub fingerprints: Vec<Fingerprint>,
     pub total_ms: f64,
     pub calls: u64,
+    /// The columns each served statement needs (a prefix of `columns`).
+    #[serde(skip)]
+    pub needs: Vec<(Fingerprint, Vec<IndexColumn>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -158,6 +161,10 @@ fn candidate(a: &Analyzed, shape: &Shape, table: &str, ctx: &Context, cfg: &Rule
     // A lookup by the whole primary key is already served.
     let pk = ctx.schema.primary_key(table);
     if pk.iter().all(|k| eq.iter().any(|(c, _)| c == k)) {
+        return None;
+    }
+    // So is anything the primary key index starts with (`ORDER BY id`).
+    if cols.len() <= pk.len() && cols.iter().zip(&pk).all(|(c, k)| &c.name == k) {
         return None;
     }
     // A lone low-cardinality column is never worth an index of its own.
@@ -328,6 +335,7 @@ pub fn advise(ctx: &Context, cfg: &RuleConfig) -> Vec<IndexAdvice> {
         {
             if !m.fingerprints.contains(&c.fp) {
                 m.fingerprints.push(c.fp);
+                m.needs.push((c.fp, c.columns.clone()));
                 m.total_ms += c.total_ms;
                 m.calls += c.calls;
             }
@@ -338,6 +346,7 @@ pub fn advise(ctx: &Context, cfg: &RuleConfig) -> Vec<IndexAdvice> {
             sql: create_sql(&c.table, &c.columns, c.dialect),
             table: c.table,
             eq_len: c.eq_len,
+            needs: vec![(c.fp, c.columns.clone())],
             columns: c.columns,
             dialect: c.dialect,
             fingerprints: vec![c.fp],

@@ -25,15 +25,21 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
         for fp in &adv.fingerprints {
             let Some(a) = ctx.get(*fp) else { continue };
             let g = a.g;
+            let need: Vec<String> = adv
+                .needs
+                .iter()
+                .find(|(x, _)| x == fp)
+                .map(|(_, c)| c.iter().map(|c| c.render(Dialect::Postgres)).collect())
+                .unwrap_or_else(|| cols.clone());
             let mut f = Finding::new(
                 RuleId::MissingIndex,
                 severity,
                 format!(
                     "no index on `{}` supports ({}); the statement averages {:.1} ms over {} calls",
                     adv.table,
-                    cols.join(", "),
+                    need.join(", "),
                     g.mean_ms().unwrap_or(0.0),
-                    g.calls
+                    super::count(g.calls as f64)
                 ),
                 if adv.fingerprints.len() > 1 {
                     format!(
@@ -49,7 +55,8 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
                 },
             )
             .evidence("table", adv.table.clone())
-            .evidence("columns", cols.clone())
+            .evidence("columns", need.clone())
+            .evidence("index_columns", cols.clone())
             .evidence("calls", g.calls)
             .evidence("mean_ms", r3(g.mean_ms().unwrap_or(0.0)))
             .evidence("total_ms", r3(g.total_ms))

@@ -405,6 +405,20 @@ pub fn r3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
+/// `6000094` → `6,000,094` for messages.
+pub fn count(v: f64) -> String {
+    let n = v.round().max(0.0) as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A value from PostgreSQL's `parameters: $1 = '42', $2 = NULL` detail text, unquoted.
 pub fn param_value(params: &str, name: &str) -> Option<String> {
     let b = params.as_bytes();

@@ -150,11 +150,11 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
         let message = match parent {
             Some(p) => format!(
                 "N+1: `{}` runs {:.1} times (up to {}) after each `{}` in the same session; {} loops, {} executions",
-                child.g.query, per_parent, l.max_children, p.g.query, l.occurrences, l.children
+                child.g.query, per_parent, l.max_children, p.g.query, super::count(l.occurrences as f64), super::count(l.children as f64)
             ),
             None => format!(
                 "N+1: `{}` runs {:.1} times in a row with different values; {} loops, {} executions",
-                child.g.query, per_parent, l.occurrences, l.children
+                child.g.query, per_parent, super::count(l.occurrences as f64), super::count(l.children as f64)
             ),
         };
         let mut f = Finding::new(

@@ -68,10 +68,11 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
                 RuleId::SeqScan,
                 severity,
                 format!(
-                    "`{}` reads {} rows per execution and its filter throws away {:.2}% of them",
+                    "`{}` reads {} rows per execution to return {} (the filter throws away {:.2}%)",
                     h.node.label(),
-                    h.read.round(),
-                    discard * 100.0
+                    super::count(h.read),
+                    super::count(h.kept),
+                    (discard * 100.0).min(99.99)
                 ),
                 format!("Index the filtered columns of `{rel}` so each execution reads only the matching rows"),
             )

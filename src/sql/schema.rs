@@ -70,6 +70,8 @@ pub struct Schema {
     pub foreign_keys: Vec<ForeignKey>,
     /// Statements that did not parse (skipped).
     pub skipped: usize,
+    /// The first few of them: (1-based line, sqlparser's message).
+    pub skipped_examples: Vec<(usize, String)>,
 }
 
 fn name_of(n: &ObjectName) -> String {
@@ -91,24 +93,42 @@ fn index_column(c: &IndexColumn) -> String {
     }
 }
 
-fn is_wide(t: &DataType) -> bool {
+/// Names of text columns that usually hold long content.
+const LONG_TEXT_NAMES: &[&str] = &[
+    "bio", "body", "content", "description", "notes", "note", "comment", "comments", "html",
+    "markdown", "payload", "data", "details", "message", "text", "raw", "document", "summary",
+    "abstract", "metadata", "settings", "properties", "attributes", "extra", "log", "blob",
+];
+
+/// Whether a column is likely stored out of line and expensive to fetch needlessly:
+/// binary, JSON, XML, arrays and documents always; unbounded text when its name says
+/// it holds long content (`bio`, `description`), since `name text` is short in practice.
+fn is_wide(t: &DataType, column: &str) -> bool {
     let s = t.to_string().to_ascii_lowercase();
-    s == "text"
-        || s.contains("json")
+    if s.contains("json")
         || s.contains("bytea")
         || s.contains("blob")
-        || s.ends_with("text")
         || s.contains("xml")
         || s.contains("[]")
         || s.contains("tsvector")
         || s.contains("geometry")
         || s.contains("geography")
-        || (s.starts_with("character varying(") || s.starts_with("varchar("))
-            && s
-                .trim_start_matches(|c: char| !c.is_ascii_digit())
-                .trim_end_matches(')')
-                .parse::<u32>()
-                .is_ok_and(|n| n > 1000)
+        || s == "longtext"
+        || s == "mediumtext"
+    {
+        return true;
+    }
+    let long_name = LONG_TEXT_NAMES
+        .iter()
+        .any(|n| column == *n || column.ends_with(&format!("_{n}")));
+    let unbounded_text = s == "text" || s == "tinytext" || s.starts_with("character varying") && !s.contains('(') || s == "varchar";
+    let big_varchar = (s.starts_with("character varying(") || s.starts_with("varchar("))
+        && s
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .trim_end_matches(')')
+            .parse::<u32>()
+            .is_ok_and(|n| n > 1000);
+    big_varchar || (unbounded_text && long_name)
 }
 
 /// Splits a script into statements at top-level `;`, honouring quotes, dollar quotes
@@ -179,12 +199,24 @@ pub fn split_statements(src: &str) -> Vec<&str> {
     out
 }
 
+/// Drops `--` comment lines and blank space in front of a statement.
+fn strip_leading_comments(mut s: &str) -> &str {
+    loop {
+        s = s.trim_start();
+        if s.starts_with("--") {
+            s = s.find('\n').map_or("", |p| &s[p + 1..]);
+        } else {
+            return s;
+        }
+    }
+}
+
 impl Schema {
     pub fn from_ddl(src: &str, dialect: Dialect) -> Schema {
         let mut schema = Schema::default();
         for stmt in split_statements(src) {
+            let stmt = strip_leading_comments(stmt);
             let first = stmt
-                .trim_start_matches(|c: char| c.is_whitespace())
                 .split_whitespace()
                 .next()
                 .unwrap_or("")
@@ -198,7 +230,15 @@ impl Schema {
                         schema.add(s);
                     }
                 }
-                Err(_) => schema.skipped += 1,
+                Err(e) => {
+                    schema.skipped += 1;
+                    if schema.skipped_examples.len() < 3 {
+                        // `stmt` is a slice of `src`: its offset gives the line.
+                        let offset = stmt.as_ptr() as usize - src.as_ptr() as usize;
+                        let line = src[..offset].matches('\n').count() + 1;
+                        schema.skipped_examples.push((line, e));
+                    }
+                }
             }
         }
         schema
@@ -238,7 +278,7 @@ impl Schema {
                     table.columns.push(Column {
                         name,
                         data_type: col.data_type.to_string(),
-                        wide: is_wide(&col.data_type),
+                        wide: is_wide(&col.data_type, &col.name.value.to_ascii_lowercase()),
                     });
                 }
                 self.tables.insert(tname.clone(), table);
@@ -349,6 +389,7 @@ BEGIN NEW.updated_at := now(); RETURN NEW; END; $$;
 CREATE TABLE public.users (
     id bigint NOT NULL,
     name text NOT NULL,
+    bio text,
     email character varying(200),
     settings jsonb DEFAULT '{}'::jsonb
 );
@@ -372,7 +413,7 @@ COMMENT ON TABLE public.users IS 'people; with semicolons';
         let users = &s.tables["users"];
         assert_eq!(users.primary_key, vec!["id"]);
         let wide: Vec<_> = users.columns.iter().filter(|c| c.wide).map(|c| &c.name).collect();
-        assert_eq!(wide, vec!["name", "settings"]);
+        assert_eq!(wide, vec!["bio", "settings"]);
         assert_eq!(s.foreign_keys[0].ref_table, "users");
         let ix: Vec<_> = s.indexes_on("orders").collect();
         assert_eq!(ix[0].columns, vec!["user_id", "created_at DESC"]);

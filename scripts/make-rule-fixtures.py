@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Writes fixtures/rules/<rule-id>/{hit,ok}.log: small PostgreSQL stderr logs
+(log_line_prefix '%m [%p] %q%u@%d ') that each rule must flag (hit) or leave alone (ok).
+Deterministic: re-running gives the same files. Run from the repository root."""
+import datetime
+import os
+
+BASE = datetime.datetime(2026, 1, 5, 10, 0, 0)
+
+
+class Log:
+    def __init__(self):
+        self.lines = []
+        self.t = BASE
+
+    def tick(self, ms):
+        self.t += datetime.timedelta(milliseconds=ms)
+
+    def stamp(self):
+        return self.t.strftime("%Y-%m-%d %H:%M:%S.") + f"{self.t.microsecond // 1000:03d} UTC"
+
+    def execute(self, pid, ms, sql, params=None, plan=None, gap=1.0):
+        self.tick(gap + ms)
+        p = f"{self.stamp()} [{pid}] app@shop "
+        self.lines.append(f"{p}LOG:  duration: {ms:.3f} ms  execute <unnamed>: {sql}")
+        if params:
+            detail = ", ".join(f"${i + 1} = '{v}'" for i, v in enumerate(params))
+            self.lines.append(f"{p}DETAIL:  parameters: {detail}")
+        if plan:
+            self.lines.append(f"{p}LOG:  duration: {ms:.3f} ms  plan:")
+            self.lines.append(f"\tQuery Text: {sql}")
+            for l in plan.strip("\n").split("\n"):
+                self.lines.append("\t" + l)
+
+    def statement(self, pid, ms, sql, gap=1.0):
+        self.tick(gap + ms)
+        self.lines.append(f"{self.stamp()} [{pid}] app@shop LOG:  duration: {ms:.3f} ms  statement: {sql}")
+
+    def write(self, path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("\n".join(self.lines) + "\n")
+
+
+SEQ_PLAN = """Gather  (cost=1000.00..98765.43 rows=4 width=40) (actual time=0.500..{ms}..{ms} rows=4 loops=1)
+  Workers Planned: 2
+  Workers Launched: 2
+  ->  Parallel Seq Scan on order_items  (cost=0.00..97765.03 rows=2 width=40) (actual time=200.1..{ms} rows=1 loops=3)
+        Filter: (order_id = {v})
+        Rows Removed by Filter: 1999999
+"""
+TINY_PLAN = """Seq Scan on seed_meta  (cost=0.00..1.03 rows=3 width=40) (actual time=0.010..0.012 rows=3 loops=1)
+"""
+INDEX_PLAN = """Index Scan using orders_user_id_idx on orders  (cost=0.43..120.5 rows=30 width=74) (actual time=0.030..{ms} rows=30 loops=1)
+  Index Cond: (user_id = {v})
+"""
+
+
+def seq_scan():
+    hit = Log()
+    for i in range(3):
+        ms = 700.0 + i * 10
+        hit.execute(101, ms, "SELECT id, product_id, quantity FROM order_items WHERE order_id = $1",
+                    [1000 + i], SEQ_PLAN.format(ms=ms, v=1000 + i))
+    hit.write("fixtures/rules/seq-scan/hit.log")
+    ok = Log()
+    for i in range(3):
+        ok.statement(101, 0.05, "SELECT key, value FROM seed_meta")
+        ok.lines.append(f"{ok.stamp()} [101] app@shop LOG:  duration: 0.050 ms  plan:")
+        ok.lines.append("\tQuery Text: SELECT key, value FROM seed_meta")
+        ok.lines.append("\t" + TINY_PLAN.strip())
+    ok.write("fixtures/rules/seq-scan/ok.log")
+
+
+def missing_index():
+    hit = Log()
+    for i in range(6):
+        hit.execute(201, 180.0 + i, "SELECT id, total FROM orders WHERE user_id = $1 AND status = 'completed' "
+                    "ORDER BY created_at DESC LIMIT 20", [40 + i])
+        hit.execute(201, 150.0 + i, "SELECT count(*) FROM orders WHERE user_id = $1 AND status = 'completed'",
+                    [40 + i])
+        hit.execute(201, 90.0, "SELECT id FROM orders WHERE status = 'pending'")
+    hit.write("fixtures/rules/missing-index/hit.log")
+    ok = Log()
+    for i in range(6):
+        # fast primary-key lookups; a slow statement whose plan shows an index in use
+        ok.execute(202, 0.4, "SELECT name, email FROM users WHERE id = $1", [i])
+        ok.execute(202, 40.0, "SELECT id, total FROM orders WHERE user_id = $1", [i],
+                   INDEX_PLAN.format(ms=40.0, v=i))
+        ok.execute(202, 3.0, "SELECT id FROM products WHERE category = $1", ["books"])
+    ok.write("fixtures/rules/missing-index/ok.log")
+
+
+def select_star():
+    hit = Log()
+    for i in range(12):
+        hit.execute(301, 0.6, "SELECT * FROM users WHERE id = $1", [i])
+        hit.execute(301, 0.7, "SELECT o.* FROM orders o JOIN users u ON u.id = o.user_id WHERE u.email = $1",
+                    [f"u{i}@example.com"])
+    hit.write("fixtures/rules/select-star/hit.log")
+    ok = Log()
+    for i in range(12):
+        ok.execute(302, 0.5, "SELECT name, profile_picture FROM users WHERE id = $1", [i])
+        ok.execute(302, 0.5, "SELECT count(*) FROM orders WHERE user_id = $1", [i])
+        ok.execute(302, 0.5, "SELECT id FROM users u WHERE EXISTS (SELECT * FROM orders o WHERE o.user_id = u.id) "
+                   "AND u.id = $1", [i])
+    ok.statement(302, 0.2, "SELECT * FROM seed_meta")
+    ok.write("fixtures/rules/select-star/ok.log")
+
+
+def n_plus_one():
+    hit = Log()
+    for loop in range(3):
+        pid = 400 + loop % 2
+        hit.execute(pid, 2.0, "SELECT id, created_at FROM orders WHERE user_id = $1 ORDER BY created_at DESC LIMIT 20 "
+                    "/*controller='orders',action='index'*/", [7 + loop], gap=40)
+        for k in range(8):
+            hit.execute(pid, 0.08, "SELECT product_id, quantity FROM order_items WHERE order_id = $1 "
+                        "/*controller='orders',action='index'*/", [1000 * loop + k], gap=0.2)
+    hit.write("fixtures/rules/n-plus-one/hit.log")
+    ok = Log()
+    for loop in range(3):
+        ok.execute(410, 2.0, "SELECT id FROM orders WHERE user_id = $1", [7], gap=40)
+        # same value every time: a repeat, not a loop over rows
+        for k in range(8):
+            ok.execute(410, 0.08, "SELECT value FROM settings WHERE key = $1", ["tz"], gap=0.2)
+        # distinct values, but each a second apart: not one loop
+        for k in range(8):
+            ok.execute(411, 0.08, "SELECT name FROM products WHERE id = $1", [k + loop * 10], gap=1500)
+    ok.write("fixtures/rules/n-plus-one/ok.log")
+
+
+def repeated_query():
+    hit = Log()
+    for i in range(30):
+        hit.execute(500 + i % 3, 12.0, "SELECT count(*) AS orders, sum(total) FROM orders WHERE user_id = $1",
+                    [42 + i % 2], gap=300)
+        if i % 10 == 0:
+            hit.execute(503, 1.5, "INSERT INTO orders (user_id, status, total) VALUES ($1, 'pending', $2) RETURNING id",
+                        [42, "10.00"])
+    hit.write("fixtures/rules/repeated-query/hit.log")
+    ok = Log()
+    for i in range(30):
+        ok.execute(510, 12.0, "SELECT count(*) FROM orders WHERE user_id = $1", [i], gap=300)
+        ok.statement(510, 0.01, "SELECT 1")
+    ok.write("fixtures/rules/repeated-query/ok.log")
+
+
+def leading_wildcard_like():
+    hit = Log()
+    for i in range(5):
+        hit.statement(601, 95.0, "SELECT id, name FROM products WHERE name ILIKE '%phone%'")
+        hit.execute(601, 80.0, "SELECT id FROM users WHERE email LIKE $1", [f"%@example{i}.com"])
+    hit.write("fixtures/rules/leading-wildcard-like/hit.log")
+    ok = Log()
+    for i in range(5):
+        ok.statement(602, 95.0, "SELECT id, name FROM products WHERE sku LIKE 'AB-%'")
+        ok.execute(602, 2.0, "SELECT id FROM tags WHERE name LIKE $1", ["%x%"])
+    ok.write("fixtures/rules/leading-wildcard-like/ok.log")
+
+
+def function_on_column():
+    hit = Log()
+    for i in range(5):
+        hit.execute(701, 60.0, "SELECT id FROM users WHERE lower(email) = $1", [f"u{i}@example.com"])
+        hit.execute(701, 45.0, "SELECT count(*) FROM orders WHERE date(created_at) = $1", ["2026-01-0" + str(i + 1)])
+    hit.write("fixtures/rules/function-on-column/hit.log")
+    ok = Log()
+    for i in range(5):
+        ok.execute(702, 60.0, "SELECT id FROM users WHERE email = lower($1)", [f"U{i}@example.com"])
+        ok.execute(702, 0.5, "SELECT id FROM users WHERE lower(email) = $1", [f"u{i}@example.com"])
+    ok.write("fixtures/rules/function-on-column/ok.log")
+
+
+def large_offset():
+    hit = Log()
+    for i in range(3):
+        hit.statement(801, 250.0, f"SELECT id, title FROM posts ORDER BY created_at DESC LIMIT 20 OFFSET {40000 + i * 20}")
+        hit.execute(801, 300.0, "SELECT id FROM comments ORDER BY id LIMIT $1 OFFSET $2", [20, 50000 + i])
+    hit.write("fixtures/rules/large-offset/hit.log")
+    ok = Log()
+    for i in range(3):
+        ok.statement(802, 2.0, f"SELECT id, title FROM posts ORDER BY created_at DESC LIMIT 20 OFFSET {i * 20}")
+    ok.write("fixtures/rules/large-offset/ok.log")
+
+
+for f in (seq_scan, missing_index, select_star, n_plus_one, repeated_query, leading_wildcard_like,
+          function_on_column, large_offset):
+    f()
