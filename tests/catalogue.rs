@@ -14,8 +14,9 @@ fn dir_names(dir: &str, ext: Option<&str>) -> BTreeSet<String> {
         .filter_map(|e| {
             let p = e.path();
             match ext {
-                Some(x) => (p.extension()? == x).then(|| p.file_stem()?.to_string_lossy().into_owned()),
-                None => p.is_dir().then(|| p.file_name()?.to_string_lossy().into_owned()),
+                Some(x) if p.extension()? == x => Some(p.file_stem()?.to_string_lossy().into_owned()),
+                None if p.is_dir() => Some(p.file_name()?.to_string_lossy().into_owned()),
+                _ => None,
             }
         })
         .collect()

@@ -28,23 +28,30 @@ pub fn singular(t: &str) -> String {
     }
 }
 
-/// The child's loop column: the one compared with a parameter.
+/// The child's loop column: the one equality that changes from execution to execution —
+/// compared with a parameter, or (statements logged with literal values, as MySQL does)
+/// the only equality of the statement.
 fn loop_column(shape: &Shape) -> Option<(String, String)> {
     if shape.top_tables.len() != 1 {
         return None;
     }
     let t = &shape.top_tables[0];
-    let params: Vec<_> = shape
+    let eqs: Vec<_> = shape
         .predicates
         .iter()
         .filter(|p| {
             p.kind == PredKind::Eq
-                && matches!(p.value, Operand::Param(_))
                 && p.wrapped.is_none()
+                && !p.in_or
                 && shape.table_of(&p.table) == Some(t.as_str())
         })
         .collect();
-    (params.len() == 1).then(|| (t.clone(), params[0].column.clone()))
+    let params: Vec<_> = eqs.iter().filter(|p| matches!(p.value, Operand::Param(_))).collect();
+    match (params.len(), eqs.len()) {
+        (1, _) => Some((t.clone(), params[0].column.clone())),
+        (0, 1) if matches!(eqs[0].value, Operand::Literal(_)) => Some((t.clone(), eqs[0].column.clone())),
+        _ => None,
+    }
 }
 
 /// How parent rows relate to the child's loop column: the parent column it equals.
