@@ -184,6 +184,30 @@ def large_offset():
     ok.write("fixtures/rules/large-offset/ok.log")
 
 
-for f in (seq_scan, missing_index, select_star, n_plus_one, repeated_query, leading_wildcard_like,
+SORT_PLAN = """Sort  (cost=82964.10..83842.77 rows=351467 width=22) (actual time=1113.2..1233.9 rows=350315 loops=1)
+  Sort Key: (date_trunc('month'::text, created_at))
+  Sort Method: external merge  Disk: 11336kB
+  ->  Seq Scan on orders  (cost=0.00..43378.67 rows=351467 width=22) (actual time=0.2..930.9 rows=350315 loops=1)
+        Filter: (created_at >= '2024-01-01 00:00:00+00'::timestamp with time zone)
+        Rows Removed by Filter: 1149685
+"""
+
+
+def disk_spill():
+    hit = Log()
+    for i in range(2):
+        sql = "SELECT date_trunc('month', created_at) AS month, count(*) FROM orders WHERE created_at >= $1 GROUP BY 1 ORDER BY 1"
+        hit.execute(901, 1600.0, sql, ["2024-01-01"], SORT_PLAN)
+        hit.lines.append(f"{hit.stamp()} [901] app@shop LOG:  temporary file: path \"base/pgsql_tmp/pgsql_tmp901.{i}\", size 11608064")
+    hit.write("fixtures/rules/disk-spill/hit.log")
+    ok = Log()
+    for i in range(2):
+        ok.execute(902, 5.0, "SELECT id FROM orders WHERE user_id = $1 ORDER BY created_at DESC LIMIT 10", [i])
+        # a small spill (512 kB) below the threshold
+        ok.lines.append(f"{ok.stamp()} [902] app@shop LOG:  temporary file: path \"base/pgsql_tmp/pgsql_tmp902.{i}\", size 524288")
+    ok.write("fixtures/rules/disk-spill/ok.log")
+
+
+for f in (disk_spill, seq_scan, missing_index, select_star, n_plus_one, repeated_query, leading_wildcard_like,
           function_on_column, large_offset):
     f()

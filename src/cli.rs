@@ -23,7 +23,7 @@ pub enum Command {
     /// Read slow-query logs and report per-statement statistics.
     ///
     /// For example: qperf analyze /var/log/postgresql/postgresql-15-main.log
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
     /// List the rules: id, default severity, summary.
     Rules,
     /// Print one rule's documentation and thresholds.

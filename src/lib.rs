@@ -49,7 +49,7 @@ pub fn print_error(e: &anyhow::Error) {
 
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Analyze(args) => analyze(args),
+        Command::Analyze(args) => analyze(*args),
         Command::Rules => list_rules(),
         Command::Rule { id } => show_rule(&id),
     };
@@ -151,7 +151,13 @@ impl Drop for Progress {
 fn list_rules() -> Result<u8> {
     let mut out = io::stdout().lock();
     for d in rules::catalogue() {
-        writeln!(out, "{:<24}{:<9}{}", d.id.as_str(), d.severity.as_str(), d.summary)?;
+        writeln!(
+            out,
+            "{:<24}{:<9}{}",
+            d.id.as_str(),
+            d.severity.as_str(),
+            d.summary
+        )?;
     }
     Ok(exit::OK)
 }
@@ -160,12 +166,24 @@ fn show_rule(id: &str) -> Result<u8> {
     let id: rules::RuleId = id.parse()?;
     let d = rules::doc(id);
     let mut out = io::stdout().lock();
-    writeln!(out, "# {}
-", d.id)?;
-    writeln!(out, "{}
-", d.summary)?;
-    writeln!(out, "Default severity: {}
-", d.severity.as_str())?;
+    writeln!(
+        out,
+        "# {}
+",
+        d.id
+    )?;
+    writeln!(
+        out,
+        "{}
+",
+        d.summary
+    )?;
+    writeln!(
+        out,
+        "Default severity: {}
+",
+        d.severity.as_str()
+    )?;
     if !d.thresholds.is_empty() {
         writeln!(out, "Thresholds (override with --set {}.NAME=VALUE):", d.id)?;
         for (k, v, doc) in &d.thresholds {

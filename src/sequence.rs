@@ -156,7 +156,11 @@ impl Sequences {
         let back_to_back = match e.session {
             Some(s) => {
                 self.had_sessions = true;
-                let st = self.sessions.entry(s.to_string()).or_default();
+                // Look up before inserting: no allocation per event for known sessions.
+                if !self.sessions.contains_key(s) {
+                    self.sessions.insert(s.to_string(), SessionState::default());
+                }
+                let st = self.sessions.get_mut(s).expect("just inserted");
                 let b2b = st.last_exact == Some(e.exact);
                 let cfg = self.cfg;
                 let closed = step(st, e, &cfg);

@@ -14,7 +14,9 @@ fn dir_names(dir: &str, ext: Option<&str>) -> BTreeSet<String> {
         .filter_map(|e| {
             let p = e.path();
             match ext {
-                Some(x) if p.extension()? == x => Some(p.file_stem()?.to_string_lossy().into_owned()),
+                Some(x) if p.extension()? == x => {
+                    Some(p.file_stem()?.to_string_lossy().into_owned())
+                }
                 None if p.is_dir() => Some(p.file_name()?.to_string_lossy().into_owned()),
                 _ => None,
             }
@@ -49,10 +51,19 @@ fn every_rule_has_fixtures_and_every_fixture_folder_a_rule() {
 fn thresholds_in_code_match_the_doc() {
     for d in catalogue() {
         let doc: Vec<&str> = d.thresholds.iter().map(|(k, _, _)| k.as_str()).collect();
-        assert_eq!(d.id.params(), doc.as_slice(), "rules/{}.md thresholds vs the rule's PARAMS", d.id);
+        assert_eq!(
+            d.id.params(),
+            doc.as_slice(),
+            "rules/{}.md thresholds vs the rule's PARAMS",
+            d.id
+        );
         for (k, v, help) in &d.thresholds {
             assert!(v.is_finite(), "rules/{}.md: {k} is not a number", d.id);
-            assert!(!help.is_empty(), "rules/{}.md: threshold {k} has no description", d.id);
+            assert!(
+                !help.is_empty(),
+                "rules/{}.md: threshold {k} has no description",
+                d.id
+            );
         }
     }
 }
@@ -60,8 +71,18 @@ fn thresholds_in_code_match_the_doc() {
 #[test]
 fn docs_have_the_sections_users_read() {
     for d in catalogue() {
-        for section in ["## What it flags", "## Why it matters", "## Example", "## Fix", "## Limits"] {
-            assert!(d.body.contains(section), "rules/{}.md lacks `{section}`", d.id);
+        for section in [
+            "## What it flags",
+            "## Why it matters",
+            "## Example",
+            "## Fix",
+            "## Limits",
+        ] {
+            assert!(
+                d.body.contains(section),
+                "rules/{}.md lacks `{section}`",
+                d.id
+            );
         }
         assert!(!d.summary.is_empty());
     }
@@ -72,9 +93,14 @@ fn malformed_front_matter_is_rejected_with_the_line() {
     let bad = "---\nid: seq-scan\nseverity: loud\nsummary: x\n---\nbody";
     let e = parse_doc(RuleId::SeqScan, bad).unwrap_err();
     assert!(e.to_string().contains("unknown severity `loud`"), "{e}");
-    let bad = "---\nid: seq-scan\nseverity: info\nsummary: x\nthresholds:\n  min_rows_read: lots\n---\n";
+    let bad =
+        "---\nid: seq-scan\nseverity: info\nsummary: x\nthresholds:\n  min_rows_read: lots\n---\n";
     let e = parse_doc(RuleId::SeqScan, bad).unwrap_err();
     assert!(e.to_string().contains("rules/seq-scan.md:6"), "{e}");
-    let e = parse_doc(RuleId::SeqScan, "---\nid: select-star\nseverity: info\nsummary: x\n---\n").unwrap_err();
+    let e = parse_doc(
+        RuleId::SeqScan,
+        "---\nid: select-star\nseverity: info\nsummary: x\n---\n",
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("expected `seq-scan`"), "{e}");
 }

@@ -128,3 +128,61 @@ fn json_report_shape() {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     insta::assert_json_snapshot!(r, {".tool.version" => "[version]"});
 }
+
+#[test]
+fn rules_lists_the_catalogue_and_rule_prints_one() {
+    let out = qperf(&["rules"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    insta::assert_snapshot!("rules_list", text);
+    let out = qperf(&["rule", "n-plus-one"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("# n-plus-one\n"), "{text}");
+    assert!(
+        text.contains("min_children") && text.contains("## Fix"),
+        "{text}"
+    );
+    let out = qperf(&["rule", "n-plus-two"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unknown rule `n-plus-two` (known: seq-scan,")
+    );
+}
+
+#[test]
+fn emit_sql_writes_the_script_beside_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fixes.sql");
+    let out = qperf(&[
+        "analyze",
+        "fixtures/rules/missing-index/hit.log",
+        "--emit-sql",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let script = std::fs::read_to_string(&path).unwrap();
+    assert!(script.contains(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_user_id_status_created_at_idx ON orders (user_id, status, created_at DESC);"
+    ), "{script}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Suggested indexes"));
+}
+
+#[test]
+fn unreadable_schema_is_an_error_naming_the_file() {
+    let out = qperf(&[
+        "analyze",
+        "fixtures/rules/missing-index/hit.log",
+        "--schema",
+        "fixtures/bad/not_a_log.txt",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "fixtures/bad/not_a_log.txt: no CREATE TABLE or CREATE INDEX statement understood"
+        ),
+        "{err}"
+    );
+}

@@ -16,6 +16,7 @@ const RULES: &[&str] = &[
     "leading-wildcard-like",
     "function-on-column",
     "large-offset",
+    "disk-spill",
 ];
 
 fn of_rule<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
@@ -72,11 +73,17 @@ fn parses(sql: &str, dialect: &str) {
     } else {
         sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql)
     };
-    assert!(r.is_ok(), "suggested SQL does not parse as {dialect}: {sql}\n{r:?}");
+    assert!(
+        r.is_ok(),
+        "suggested SQL does not parse as {dialect}: {sql}\n{r:?}"
+    );
 }
 
 fn all_suggestions(report: &Value) -> Vec<(String, String)> {
-    let dialect = report["queries"][0]["dialect"].as_str().unwrap_or("postgres").to_string();
+    let dialect = report["queries"][0]["dialect"]
+        .as_str()
+        .unwrap_or("postgres")
+        .to_string();
     let mut out = Vec::new();
     for f in report["findings"].as_array().unwrap() {
         for s in f["suggestions"].as_array().unwrap() {
@@ -138,8 +145,15 @@ fn seed_shop_baseline_answer_key() {
     assert_eq!(ix[0]["table"], "order_items");
     assert_eq!(ix[0]["columns"], serde_json::json!(["order_id"]));
     assert_eq!(ix[1]["table"], "orders");
-    assert_eq!(ix[1]["columns"], serde_json::json!(["user_id", "status", "created_at DESC"]));
-    assert_eq!(ix[1]["fingerprints"].as_array().unwrap().len(), 2, "serves P1 and P5");
+    assert_eq!(
+        ix[1]["columns"],
+        serde_json::json!(["user_id", "status", "created_at DESC"])
+    );
+    assert_eq!(
+        ix[1]["fingerprints"].as_array().unwrap().len(),
+        2,
+        "serves P1 and P5"
+    );
 
     let items = fp_of(&r, ITEMS);
     let list = fp_of(&r, "SELECT * FROM orders WHERE user_id = $1");
@@ -156,8 +170,15 @@ fn seed_shop_baseline_answer_key() {
         .iter()
         .map(|s| s["sql"].as_str().unwrap())
         .collect();
-    assert!(sqls.iter().any(|s| s.contains("JOIN order_items AS c ON c.order_id = p.id")), "{sqls:?}");
-    assert!(sqls.contains(&"SELECT * FROM order_items WHERE order_id = ANY($1)"), "{sqls:?}");
+    assert!(
+        sqls.iter()
+            .any(|s| s.contains("JOIN order_items AS c ON c.order_id = p.id")),
+        "{sqls:?}"
+    );
+    assert!(
+        sqls.contains(&"SELECT * FROM order_items WHERE order_id = ANY($1)"),
+        "{sqls:?}"
+    );
 
     let star = of_rule(&r, "select-star");
     assert!(star.iter().any(|f| f["query"] == USERS_STAR));
@@ -165,8 +186,18 @@ fn seed_shop_baseline_answer_key() {
     assert_eq!(rep.len(), 1, "{rep:#?}");
     assert_eq!(rep[0]["fingerprint"], dashboard.as_str());
     let writes = rep[0]["evidence"]["writes"].as_array().unwrap();
-    assert!(writes.iter().any(|w| w["query"].as_str().unwrap().starts_with("INSERT INTO orders")));
-    assert!(rep[0]["help"].as_str().unwrap().contains("INSERT INTO orders"));
+    assert!(writes.iter().any(|w| {
+        w["query"]
+            .as_str()
+            .unwrap()
+            .starts_with("INSERT INTO orders")
+    }));
+    assert!(
+        rep[0]["help"]
+            .as_str()
+            .unwrap()
+            .contains("INSERT INTO orders")
+    );
 
     // The healthy statements of the answer key get no finding at all.
     let flagged: Vec<&str> = r["findings"]
@@ -189,10 +220,17 @@ fn seed_shop_baseline_answer_key() {
         "SELECT key, value FROM seed_meta",
     ] {
         let fp = fp_of(&r, healthy);
-        assert!(!flagged.contains(&fp.as_str()), "healthy `{healthy}` was flagged");
+        assert!(
+            !flagged.contains(&fp.as_str()),
+            "healthy `{healthy}` was flagged"
+        );
     }
     // P4 is a fast primary-key lookup: over-fetching, never a missing index.
-    assert!(of_rule(&r, "missing-index").iter().all(|f| f["query"] != USERS_STAR));
+    assert!(
+        of_rule(&r, "missing-index")
+            .iter()
+            .all(|f| f["query"] != USERS_STAR)
+    );
 }
 
 #[test]
@@ -204,13 +242,21 @@ fn seed_shop_schema_names_wide_columns_and_the_foreign_key() {
     ]);
     let star = of_rule(&r, "select-star");
     let users = star.iter().find(|f| f["query"] == USERS_STAR).unwrap();
-    assert!(users["message"].as_str().unwrap().contains("users.bio"), "{users:#?}");
+    assert!(
+        users["message"].as_str().unwrap().contains("users.bio"),
+        "{users:#?}"
+    );
     assert_eq!(
         users["suggestions"][0]["sql"],
         "SELECT id, name, email, profile_picture, country, created_at, last_seen_at FROM users WHERE id = $1"
     );
     let n1 = of_rule(&r, "n-plus-one");
-    assert!(n1[0]["suggestions"][0]["title"].as_str().unwrap().contains("foreign key"));
+    assert!(
+        n1[0]["suggestions"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("foreign key")
+    );
 }
 
 #[test]
@@ -219,8 +265,16 @@ fn seed_shop_items_indexed_and_fixed() {
     let ix = r["indexes"].as_array().unwrap();
     assert_eq!(ix.len(), 1, "{ix:#?}");
     assert_eq!(ix[0]["table"], "orders");
-    assert!(of_rule(&r, "missing-index").iter().all(|f| f["query"] != ITEMS));
-    assert_eq!(of_rule(&r, "n-plus-one")[0]["query"], ITEMS, "N+1 from the pattern alone");
+    assert!(
+        of_rule(&r, "missing-index")
+            .iter()
+            .all(|f| f["query"] != ITEMS)
+    );
+    assert_eq!(
+        of_rule(&r, "n-plus-one")[0]["query"],
+        ITEMS,
+        "N+1 from the pattern alone"
+    );
 
     let r = analyze_json(&[fixture("seed_shop/fixed.log.gz").to_str().unwrap()]);
     assert!(r["indexes"].as_array().unwrap().is_empty());
@@ -228,7 +282,11 @@ fn seed_shop_items_indexed_and_fixed() {
     assert!(of_rule(&r, "seq-scan").is_empty());
     assert_eq!(of_rule(&r, "n-plus-one").len(), 1);
     assert_eq!(of_rule(&r, "repeated-query").len(), 1);
-    assert!(of_rule(&r, "select-star").iter().any(|f| f["query"] == USERS_STAR));
+    assert!(
+        of_rule(&r, "select-star")
+            .iter()
+            .any(|f| f["query"] == USERS_STAR)
+    );
 }
 
 #[test]
@@ -241,26 +299,61 @@ fn existing_index_in_schema_suppresses_the_suggestion() {
          CREATE INDEX o ON orders (user_id, status, created_at DESC);\n",
     )
     .unwrap();
-    let r = analyze_json(&["fixtures/rules/missing-index/hit.log", "--schema", schema.to_str().unwrap()]);
-    assert!(of_rule(&r, "missing-index").is_empty(), "{:#?}", r["findings"]);
+    let r = analyze_json(&[
+        "fixtures/rules/missing-index/hit.log",
+        "--schema",
+        schema.to_str().unwrap(),
+    ]);
+    assert!(
+        of_rule(&r, "missing-index").is_empty(),
+        "{:#?}",
+        r["findings"]
+    );
     // A shorter index is not enough for the ORDER BY … LIMIT statement.
     std::fs::write(&schema, "CREATE INDEX o ON orders (user_id);\n").unwrap();
-    let r = analyze_json(&["fixtures/rules/missing-index/hit.log", "--schema", schema.to_str().unwrap()]);
+    let r = analyze_json(&[
+        "fixtures/rules/missing-index/hit.log",
+        "--schema",
+        schema.to_str().unwrap(),
+    ]);
     assert!(!of_rule(&r, "missing-index").is_empty());
 }
 
 #[test]
 fn thresholds_are_overridable() {
-    let r = analyze_json(&["fixtures/rules/n-plus-one/hit.log", "--set", "n-plus-one.min_children=9"]);
-    assert!(of_rule(&r, "n-plus-one").is_empty(), "8 children per loop < 9");
-    let r = analyze_json(&["fixtures/rules/n-plus-one/hit.log", "--set", "n-plus-one.severity=error"]);
+    let r = analyze_json(&[
+        "fixtures/rules/n-plus-one/hit.log",
+        "--set",
+        "n-plus-one.min_children=9",
+    ]);
+    assert!(
+        of_rule(&r, "n-plus-one").is_empty(),
+        "8 children per loop < 9"
+    );
+    let r = analyze_json(&[
+        "fixtures/rules/n-plus-one/hit.log",
+        "--set",
+        "n-plus-one.severity=error",
+    ]);
     assert_eq!(of_rule(&r, "n-plus-one")[0]["severity"], "error");
-    let r = analyze_json(&["fixtures/rules/select-star/hit.log", "--set", "select-star.enabled=false"]);
+    let r = analyze_json(&[
+        "fixtures/rules/select-star/hit.log",
+        "--set",
+        "select-star.enabled=false",
+    ]);
     assert!(of_rule(&r, "select-star").is_empty());
-    let out = common::qperf(&["analyze", "fixtures/rules/n-plus-one/hit.log", "--set", "n-plus-one.min_kids=3"]);
+    let out = common::qperf(&[
+        "analyze",
+        "fixtures/rules/n-plus-one/hit.log",
+        "--set",
+        "n-plus-one.min_kids=3",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("has no threshold `min_kids`") && err.contains("min_children"), "{err}");
+    assert!(
+        err.contains("has no threshold `min_kids`") && err.contains("min_children"),
+        "{err}"
+    );
 }
 
 /// Writes a log in which the application runs `statements` (one loop each) instead of
@@ -289,7 +382,12 @@ fn n_plus_one_rewrites_end_the_loop() {
     let r = analyze_json(&["fixtures/rules/n-plus-one/hit.log"]);
     let f = &of_rule(&r, "n-plus-one")[0];
     assert_eq!(f["endpoints"], serde_json::json!(["orders#index"]));
-    let sugg: Vec<&str> = f["suggestions"].as_array().unwrap().iter().map(|s| s["sql"].as_str().unwrap()).collect();
+    let sugg: Vec<&str> = f["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sql"].as_str().unwrap())
+        .collect();
     assert_eq!(sugg.len(), 2, "{sugg:?}");
     // JOIN: one statement per former loop.
     let r = replay(&[sugg[0]], 6);
@@ -322,12 +420,22 @@ fn select_star_rewrite_has_no_star() {
 
 #[test]
 fn sql_output_is_a_script_that_parses() {
-    let out = common::qperf(&["analyze", "fixtures/seed_shop/baseline.log.gz", "--format", "sql"]);
+    let out = common::qperf(&[
+        "analyze",
+        "fixtures/seed_shop/baseline.log.gz",
+        "--format",
+        "sql",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let script = String::from_utf8(out.stdout).unwrap();
-    let stmts = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, &script)
-        .unwrap_or_else(|e| panic!("{e}\n{script}"));
-    assert_eq!(stmts.len(), 2, "two CREATE INDEX statements, the rest comments:\n{script}");
+    let stmts =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, &script)
+            .unwrap_or_else(|e| panic!("{e}\n{script}"));
+    assert_eq!(
+        stmts.len(),
+        2,
+        "two CREATE INDEX statements, the rest comments:\n{script}"
+    );
     insta::assert_snapshot!("seed_shop_sql", script);
 }
 
@@ -337,10 +445,25 @@ fn mariadb_slow_log_n_plus_one() {
     let r = analyze_json(&["fixtures/mysql_slow/n_plus_one.log"]);
     let n1 = of_rule(&r, "n-plus-one");
     assert_eq!(n1.len(), 1, "{n1:#?}");
-    assert_eq!(n1[0]["query"], "SELECT product_id, quantity FROM order_items WHERE order_id = ?");
+    assert_eq!(
+        n1[0]["query"],
+        "SELECT product_id, quantity FROM order_items WHERE order_id = ?"
+    );
     assert_eq!(n1[0]["evidence"]["loops"], 9);
     assert_eq!(n1[0]["evidence"]["sessions"], 2);
-    let sqls: Vec<&str> = n1[0]["suggestions"].as_array().unwrap().iter().map(|s| s["sql"].as_str().unwrap()).collect();
-    assert!(sqls.iter().any(|s| s.contains("LEFT JOIN order_items AS c ON c.order_id = p.id")), "{sqls:?}");
-    assert!(sqls.contains(&"SELECT product_id, quantity FROM order_items WHERE order_id IN (?)"), "{sqls:?}");
+    let sqls: Vec<&str> = n1[0]["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sql"].as_str().unwrap())
+        .collect();
+    assert!(
+        sqls.iter()
+            .any(|s| s.contains("LEFT JOIN order_items AS c ON c.order_id = p.id")),
+        "{sqls:?}"
+    );
+    assert!(
+        sqls.contains(&"SELECT product_id, quantity FROM order_items WHERE order_id IN (?)"),
+        "{sqls:?}"
+    );
 }

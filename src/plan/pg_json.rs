@@ -10,7 +10,10 @@ fn node(v: &Value) -> PlanNode {
     let f = |k: &str| v.get(k).and_then(Value::as_f64);
     let mut n = PlanNode {
         node_type: s("Node Type").unwrap_or_default(),
-        parallel: v.get("Parallel Aware").and_then(Value::as_bool).unwrap_or(false),
+        parallel: v
+            .get("Parallel Aware")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         relation: s("Relation Name").or_else(|| s("CTE Name")),
         alias: s("Alias"),
         index: s("Index Name"),
@@ -29,7 +32,11 @@ fn node(v: &Value) -> PlanNode {
         sort_key: v
             .get("Sort Key")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default(),
         sort_method: s("Sort Method"),
         sort_space_kb: f("Sort Space Used"),
@@ -55,7 +62,10 @@ pub fn parse(text: &str) -> Option<Plan> {
     };
     let root = obj.get("Plan")?;
     Some(Plan {
-        query_text: obj.get("Query Text").and_then(Value::as_str).map(str::to_string),
+        query_text: obj
+            .get("Query Text")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         root: node(root),
         planning_ms: obj.get("Planning Time").and_then(Value::as_f64),
         execution_ms: obj.get("Execution Time").and_then(Value::as_f64),

@@ -95,18 +95,19 @@ pub fn parse(text: &str) -> Option<Plan> {
     // (indent of the node line, node); the stack holds the open ancestors.
     let mut stack: Vec<(usize, PlanNode)> = Vec::new();
     let mut root: Option<PlanNode> = None;
-    let close_to = |stack: &mut Vec<(usize, PlanNode)>, root: &mut Option<PlanNode>, indent: usize| {
-        while let Some((i, _)) = stack.last() {
-            if *i < indent {
-                break;
+    let close_to =
+        |stack: &mut Vec<(usize, PlanNode)>, root: &mut Option<PlanNode>, indent: usize| {
+            while let Some((i, _)) = stack.last() {
+                if *i < indent {
+                    break;
+                }
+                let (_, node) = stack.pop().expect("non-empty");
+                match stack.last_mut() {
+                    Some((_, parent)) => parent.children.push(node),
+                    None => *root = Some(node),
+                }
             }
-            let (_, node) = stack.pop().expect("non-empty");
-            match stack.last_mut() {
-                Some((_, parent)) => parent.children.push(node),
-                None => *root = Some(node),
-            }
-        }
-    };
+        };
     for raw in text.lines() {
         // psql's `+` wrap markers and a leading/trailing pipe or quote from pasted output.
         let line = raw.trim_end().trim_end_matches('+').trim_end();
@@ -115,7 +116,9 @@ pub fn parse(text: &str) -> Option<Plan> {
             continue;
         }
         let trimmed = line.trim_start();
-        if trimmed.chars().all(|c| c == '-') || (trimmed.starts_with('(') && trimmed.ends_with("rows)")) {
+        if trimmed.chars().all(|c| c == '-')
+            || (trimmed.starts_with('(') && trimmed.ends_with("rows)"))
+        {
             continue;
         }
         let indent = line.len() - trimmed.len();
@@ -133,7 +136,7 @@ pub fn parse(text: &str) -> Option<Plan> {
         }
         let is_arrow = trimmed.starts_with("->");
         let body = trimmed.trim_start_matches("->").trim_start();
-        let node_indent = if is_arrow { indent } else { indent };
+        let node_indent = indent;
         let looks_like_node = is_arrow
             || (stack.is_empty() && root.is_none())
             || body.contains("(cost=")

@@ -311,7 +311,10 @@ pub fn build(
                         related: f.related.clone(),
                         endpoints: f.endpoints.clone(),
                         location: f.fingerprint.and_then(|fp| agg.groups.get(&fp)).map(|g| {
-                            let path = files.get(g.first_file).map(|f| f.path.as_str()).unwrap_or("?");
+                            let path = files
+                                .get(g.first_file)
+                                .map(|f| f.path.as_str())
+                                .unwrap_or("?");
                             format!("{path}:{}", g.first_line)
                         }),
                     })

@@ -27,7 +27,12 @@ fn one_line(s: &str, n: usize) -> String {
 }
 
 pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
-    let files: Vec<&str> = report.summary.files.iter().map(|f| f.path.as_str()).collect();
+    let files: Vec<&str> = report
+        .summary
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
     writeln!(
         w,
         "-- qperf {}: suggestions for {}",
@@ -82,10 +87,11 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     for f in &report.findings {
         for s in &f.suggestions {
             match s.kind {
-                SuggestionKind::CreateIndex if !report.indexes.iter().any(|i| i.sql == s.sql) => {
-                    if !other_ix.iter().any(|(_, x): &(_, &str)| *x == s.sql) {
-                        other_ix.push((f, s.sql.as_str()));
-                    }
+                SuggestionKind::CreateIndex
+                    if !report.indexes.iter().any(|i| i.sql == s.sql)
+                        && !other_ix.iter().any(|(_, x): &(_, &str)| *x == s.sql) =>
+                {
+                    other_ix.push((f, s.sql.as_str()));
                 }
                 SuggestionKind::Rewrite | SuggestionKind::Setting => rewrites.push((f, s)),
                 _ => {}
@@ -105,7 +111,10 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     }
     if !rewrites.is_empty() {
         writeln!(w)?;
-        writeln!(w, "-- Rewrites for the application (not run here):")?;
+        writeln!(
+            w,
+            "-- For the application (not run here): query rewrites and per-transaction settings"
+        )?;
     }
     for (f, s) in rewrites {
         writeln!(w, "--")?;

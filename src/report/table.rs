@@ -199,7 +199,10 @@ fn write_findings(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         }
     }
     if !report.indexes.is_empty() {
-        writeln!(w, "Suggested indexes (ranked by the statement time they serve):")?;
+        writeln!(
+            w,
+            "Suggested indexes (ranked by the statement time they serve):"
+        )?;
         for (i, ix) in report.indexes.iter().enumerate() {
             writeln!(
                 w,
@@ -223,7 +226,13 @@ fn write_findings(report: &Report, w: &mut dyn Write) -> io::Result<()> {
             if report.unparsed.len() == 1 { "" } else { "s" }
         )?;
         for u in report.unparsed.iter().take(5) {
-            writeln!(w, "  {}  {}: {}", u.fingerprint, shorten(&u.query, 80), u.error)?;
+            writeln!(
+                w,
+                "  {}  {}: {}",
+                u.fingerprint,
+                shorten(&u.query, 80),
+                u.error
+            )?;
         }
         writeln!(w)?;
     }

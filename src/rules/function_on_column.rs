@@ -21,11 +21,16 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
             p.wrapped.is_some()
                 && !p.in_or
                 && !p.in_join
-                && matches!(p.kind, PredKind::Eq | PredKind::In | PredKind::Range | PredKind::Like)
+                && matches!(
+                    p.kind,
+                    PredKind::Eq | PredKind::In | PredKind::Range | PredKind::Like
+                )
         }) else {
             continue;
         };
-        let Some(table) = shape.table_of(&p.table) else { continue };
+        let Some(table) = shape.table_of(&p.table) else {
+            continue;
+        };
         let expr = p.wrapped_expr.clone().unwrap_or_default();
         let mut f = Finding::new(
             RuleId::FunctionOnColumn,
@@ -48,12 +53,18 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
         // The expression must mention only this table's column, unqualified, to be an
         // index expression: re-render it from the column name.
         let unqualified = expr.replace(&format!("{}.", p.table.as_deref().unwrap_or("\u{0}")), "");
-        let valid = crate::sql::parse_expr(&unqualified, g.dialect).is_ok() && !unqualified.contains('$') && !unqualified.contains('?');
+        let valid = crate::sql::parse_expr(&unqualified, g.dialect).is_ok()
+            && !unqualified.contains('$')
+            && !unqualified.contains('?');
         if valid {
             let name = index_name(
                 table,
                 &[super::index_advice::IndexColumn {
-                    name: format!("{}_{}", p.wrapped.as_deref().unwrap_or("expr").replace("::", "cast"), p.column),
+                    name: format!(
+                        "{}_{}",
+                        p.wrapped.as_deref().unwrap_or("expr").replace("::", "cast"),
+                        p.column
+                    ),
                     desc: false,
                 }],
             );

@@ -64,13 +64,32 @@ struct Candidate {
 /// Names that usually hold a handful of distinct values.
 pub fn low_cardinality_name(col: &str) -> bool {
     const WORDS: &[&str] = &[
-        "status", "state", "type", "kind", "category", "gender", "role", "flag", "active",
-        "enabled", "deleted", "visible", "archived", "published", "level", "priority", "lang",
-        "locale", "currency", "country",
+        "status",
+        "state",
+        "type",
+        "kind",
+        "category",
+        "gender",
+        "role",
+        "flag",
+        "active",
+        "enabled",
+        "deleted",
+        "visible",
+        "archived",
+        "published",
+        "level",
+        "priority",
+        "lang",
+        "locale",
+        "currency",
+        "country",
     ];
     col.starts_with("is_")
         || col.starts_with("has_")
-        || WORDS.iter().any(|w| col == *w || col.ends_with(&format!("_{w}")))
+        || WORDS
+            .iter()
+            .any(|w| col == *w || col.ends_with(&format!("_{w}")))
 }
 
 fn is_bool_literal(o: &Operand) -> bool {
@@ -79,7 +98,13 @@ fn is_bool_literal(o: &Operand) -> bool {
 
 /// The candidate index for one table of one statement, or `None` when the statement
 /// gives nothing an index can use there.
-fn candidate(a: &Analyzed, shape: &Shape, table: &str, ctx: &Context, cfg: &RuleConfig) -> Option<Vec<IndexColumn>> {
+fn candidate(
+    a: &Analyzed,
+    shape: &Shape,
+    table: &str,
+    ctx: &Context,
+    cfg: &RuleConfig,
+) -> Option<Vec<IndexColumn>> {
     let preds: Vec<_> = shape
         .predicates
         .iter()
@@ -87,7 +112,10 @@ fn candidate(a: &Analyzed, shape: &Shape, table: &str, ctx: &Context, cfg: &Rule
         .collect();
     // (column, rank): parameters 0, other values 1, constants 2, low-cardinality 3.
     let mut eq: Vec<(String, u8)> = Vec::new();
-    for p in preds.iter().filter(|p| matches!(p.kind, PredKind::Eq | PredKind::In)) {
+    for p in preds
+        .iter()
+        .filter(|p| matches!(p.kind, PredKind::Eq | PredKind::In))
+    {
         if matches!(p.value, Operand::Column(_)) {
             continue;
         }
@@ -103,6 +131,28 @@ fn candidate(a: &Analyzed, shape: &Shape, table: &str, ctx: &Context, cfg: &Rule
         match eq.iter_mut().find(|(c, _)| *c == p.column) {
             Some(e) => e.1 = e.1.min(rank),
             None => eq.push((p.column.clone(), rank)),
+        }
+    }
+    // A table with no filter of its own is reached through its join columns (the
+    // nested-loop probe, or the unindexed foreign key of a parent/child join), provided
+    // the table on the other side is narrowed by a filter.
+    if eq.is_empty() && !preds.iter().any(|p| p.kind == PredKind::Range) {
+        for (l, r) in &shape.joins {
+            let (mine, other) = if shape.table_of(&l.table) == Some(table) {
+                (l, r)
+            } else if shape.table_of(&r.table) == Some(table) {
+                (r, l)
+            } else {
+                continue;
+            };
+            let other_filtered = shape.predicates.iter().any(|p| {
+                shape.table_of(&p.table).is_some()
+                    && shape.table_of(&p.table) == shape.table_of(&other.table)
+                    && matches!(p.kind, PredKind::Eq | PredKind::In | PredKind::Range)
+            });
+            if other_filtered && !eq.iter().any(|(c, _)| *c == mine.column) {
+                eq.push((mine.column.clone(), 0));
+            }
         }
     }
     eq.sort_by_key(|(_, r)| *r);
@@ -168,7 +218,9 @@ fn candidate(a: &Analyzed, shape: &Shape, table: &str, ctx: &Context, cfg: &Rule
         return None;
     }
     // A lone low-cardinality column is never worth an index of its own.
-    if cols.len() == 1 && (low_cardinality_name(&cols[0].name) || eq.first().is_some_and(|e| e.1 == 3)) {
+    if cols.len() == 1
+        && (low_cardinality_name(&cols[0].name) || eq.first().is_some_and(|e| e.1 == 3))
+    {
         return None;
     }
     // The plan shows the filter keeps a large share of the table: an index would not help.
@@ -217,9 +269,15 @@ pub fn serves(have: &[IndexColumn], want: &[IndexColumn], want_eq: usize) -> boo
         return false;
     }
     let tail = &have[weq.len()..weq.len() + wrest.len()];
-    let same = tail.iter().zip(wrest).all(|(h, w)| h.name == w.name && h.desc == w.desc);
+    let same = tail
+        .iter()
+        .zip(wrest)
+        .all(|(h, w)| h.name == w.name && h.desc == w.desc);
     // A B-tree read backwards serves the fully reversed order too.
-    let reversed = tail.iter().zip(wrest).all(|(h, w)| h.name == w.name && h.desc != w.desc);
+    let reversed = tail
+        .iter()
+        .zip(wrest)
+        .all(|(h, w)| h.name == w.name && h.desc != w.desc);
     same || reversed
 }
 
@@ -247,7 +305,10 @@ fn existing_serves(ix: &Index, want: &[IndexColumn], want_eq: usize) -> bool {
 pub fn index_name(table: &str, cols: &[IndexColumn]) -> String {
     let mut name = format!(
         "{table}_{}_idx",
-        cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("_")
+        cols.iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join("_")
     );
     name.retain(|c| c.is_ascii_alphanumeric() || c == '_');
     name.make_ascii_lowercase();
@@ -261,7 +322,11 @@ pub fn index_name(table: &str, cols: &[IndexColumn]) -> String {
 
 pub fn create_sql(table: &str, cols: &[IndexColumn], d: Dialect) -> String {
     let name = index_name(table, cols);
-    let list = cols.iter().map(|c| c.render(d)).collect::<Vec<_>>().join(", ");
+    let list = cols
+        .iter()
+        .map(|c| c.render(d))
+        .collect::<Vec<_>>()
+        .join(", ");
     match d {
         Dialect::Postgres => format!(
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({list});",
@@ -289,7 +354,10 @@ pub fn advise(ctx: &Context, cfg: &RuleConfig) -> Vec<IndexAdvice> {
             continue;
         }
         for t in &shape.tables {
-            if ctx.table_size(&t.name).is_some_and(|n| n < cfg.get("min_table_rows")) {
+            if ctx
+                .table_size(&t.name)
+                .is_some_and(|n| n < cfg.get("min_table_rows"))
+            {
                 continue;
             }
             let Some(cols) = candidate(a, shape, &t.name, ctx, cfg) else {
@@ -377,21 +445,37 @@ mod tests {
 
     #[test]
     fn prefix_and_direction() {
-        let have = [c("user_id", false), c("status", false), c("created_at", true)];
+        let have = [
+            c("user_id", false),
+            c("status", false),
+            c("created_at", true),
+        ];
         assert!(serves(&have, &[c("status", false), c("user_id", false)], 2));
         assert!(serves(&have, &[c("user_id", false)], 1));
         assert!(!serves(&have, &[c("status", false)], 1));
         assert!(serves(
             &have,
-            &[c("user_id", false), c("status", false), c("created_at", false)],
+            &[
+                c("user_id", false),
+                c("status", false),
+                c("created_at", false)
+            ],
             2
         ));
-        assert!(!serves(&have, &[c("user_id", false), c("created_at", true)], 1));
+        assert!(!serves(
+            &have,
+            &[c("user_id", false), c("created_at", true)],
+            1
+        ));
     }
 
     #[test]
     fn sql_and_names() {
-        let cols = [c("user_id", false), c("status", false), c("created_at", true)];
+        let cols = [
+            c("user_id", false),
+            c("status", false),
+            c("created_at", true),
+        ];
         assert_eq!(
             create_sql("orders", &cols, Dialect::Postgres),
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_user_id_status_created_at_idx ON orders (user_id, status, created_at DESC);"

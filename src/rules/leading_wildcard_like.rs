@@ -10,7 +10,9 @@ use crate::sql::shape::{Operand, PredKind};
 pub const PARAMS: &[&str] = &["min_mean_ms"];
 
 fn leading_wildcard(pattern: &str) -> bool {
-    let p = pattern.trim_start_matches(['E', 'e']).trim_start_matches('\'');
+    let p = pattern
+        .trim_start_matches(['E', 'e'])
+        .trim_start_matches('\'');
     p.starts_with('%') || p.starts_with('_')
 }
 
@@ -36,7 +38,9 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
             let Some(pattern) = pattern.filter(|x| leading_wildcard(x)) else {
                 continue;
             };
-            let Some(table) = shape.table_of(&p.table) else { continue };
+            let Some(table) = shape.table_of(&p.table) else {
+                continue;
+            };
             let op = if p.case_insensitive { "ILIKE" } else { "LIKE" };
             let mut f = Finding::new(
                 RuleId::LeadingWildcardLike,
@@ -60,10 +64,13 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
             if matches!(p.value, Operand::Literal(_)) {
                 f = f.evidence("pattern", pattern.clone());
             }
-            let name = index_name(table, &[super::index_advice::IndexColumn {
-                name: format!("{}_trgm", p.column),
-                desc: false,
-            }]);
+            let name = index_name(
+                table,
+                &[super::index_advice::IndexColumn {
+                    name: format!("{}_trgm", p.column),
+                    desc: false,
+                }],
+            );
             let sql = match g.dialect {
                 Dialect::Postgres => format!(
                     "CREATE EXTENSION IF NOT EXISTS pg_trgm;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING gin ({} gin_trgm_ops);",

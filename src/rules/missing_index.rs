@@ -21,7 +21,11 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
         } else {
             cfg.severity
         };
-        let cols: Vec<String> = adv.columns.iter().map(|c| c.render(Dialect::Postgres)).collect();
+        let cols: Vec<String> = adv
+            .columns
+            .iter()
+            .map(|c| c.render(Dialect::Postgres))
+            .collect();
         for fp in &adv.fingerprints {
             let Some(a) = ctx.get(*fp) else { continue };
             let g = a.g;
@@ -70,7 +74,12 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
             f.query = Some(g.query.clone());
             f.time_ms = g.total_ms;
             f.endpoints = g.endpoints.values.clone();
-            f.related = adv.fingerprints.iter().copied().filter(|x| x != fp).collect();
+            f.related = adv
+                .fingerprints
+                .iter()
+                .copied()
+                .filter(|x| x != fp)
+                .collect();
             f.suggestions.push(Suggestion {
                 kind: SuggestionKind::CreateIndex,
                 title: format!("create {}", adv.name),

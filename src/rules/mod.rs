@@ -6,6 +6,7 @@
 //! Rules are pure functions of a [`Context`]: no printing, no clock, no database.
 
 pub mod context;
+mod disk_spill;
 mod function_on_column;
 pub mod index_advice;
 mod large_offset;
@@ -68,6 +69,7 @@ rules! {
     LeadingWildcardLike => "leading-wildcard-like", leading_wildcard_like;
     FunctionOnColumn => "function-on-column", function_on_column;
     LargeOffset => "large-offset", large_offset;
+    DiskSpill => "disk-spill", disk_spill;
 }
 
 impl fmt::Display for RuleId {

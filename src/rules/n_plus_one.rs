@@ -19,7 +19,11 @@ pub const PARAMS: &[&str] = &[
 pub fn singular(t: &str) -> String {
     if let Some(s) = t.strip_suffix("ies") {
         format!("{s}y")
-    } else if t.ends_with("sses") || t.ends_with("xes") || t.ends_with("ches") || t.ends_with("shes") {
+    } else if t.ends_with("sses")
+        || t.ends_with("xes")
+        || t.ends_with("ches")
+        || t.ends_with("shes")
+    {
         t[..t.len() - 2].to_string()
     } else if let Some(s) = t.strip_suffix('s') {
         s.to_string()
@@ -46,16 +50,26 @@ fn loop_column(shape: &Shape) -> Option<(String, String)> {
                 && shape.table_of(&p.table) == Some(t.as_str())
         })
         .collect();
-    let params: Vec<_> = eqs.iter().filter(|p| matches!(p.value, Operand::Param(_))).collect();
+    let params: Vec<_> = eqs
+        .iter()
+        .filter(|p| matches!(p.value, Operand::Param(_)))
+        .collect();
     match (params.len(), eqs.len()) {
         (1, _) => Some((t.clone(), params[0].column.clone())),
-        (0, 1) if matches!(eqs[0].value, Operand::Literal(_)) => Some((t.clone(), eqs[0].column.clone())),
+        (0, 1) if matches!(eqs[0].value, Operand::Literal(_)) => {
+            Some((t.clone(), eqs[0].column.clone()))
+        }
         _ => None,
     }
 }
 
 /// How parent rows relate to the child's loop column: the parent column it equals.
-fn relation(ctx: &Context, parent: &Shape, child_table: &str, child_col: &str) -> Option<(String, &'static str)> {
+fn relation(
+    ctx: &Context,
+    parent: &Shape,
+    child_table: &str,
+    child_col: &str,
+) -> Option<(String, &'static str)> {
     if parent.top_tables.len() != 1 {
         return None;
     }
@@ -92,7 +106,9 @@ fn suggestions(ctx: &Context, parent: Option<&Analyzed>, child: &Analyzed) -> Ve
     let mut out = Vec::new();
     let g = child.g;
     let Some(cs) = &child.shape else { return out };
-    let Some((ct, col)) = loop_column(cs) else { return out };
+    let Some((ct, col)) = loop_column(cs) else {
+        return out;
+    };
     if let Some(p) = parent
         && let Some(ps) = &p.shape
         && ps.kind == Some(Kind::Select)
@@ -126,8 +142,12 @@ fn suggestions(ctx: &Context, parent: Option<&Analyzed>, child: &Analyzed) -> Ve
         out.push(Suggestion {
             kind: SuggestionKind::Rewrite,
             title: match g.dialect {
-                Dialect::Postgres => format!("or fetch all children at once: pass the {col} values as one array"),
-                Dialect::Mysql => format!("or fetch all children at once: one placeholder per {col} value"),
+                Dialect::Postgres => {
+                    format!("or fetch all children at once: pass the {col} values as one array")
+                }
+                Dialect::Mysql => {
+                    format!("or fetch all children at once: one placeholder per {col} value")
+                }
             },
             sql,
             confidence: Confidence::Review,
@@ -146,7 +166,9 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
             continue;
         }
         let (parent_fp, child_fp) = *key;
-        let Some(child) = ctx.get(child_fp) else { continue };
+        let Some(child) = ctx.get(child_fp) else {
+            continue;
+        };
         let parent = parent_fp.and_then(|p| ctx.get(p));
         let per_parent = l.children as f64 / l.occurrences as f64;
         let severity = if ctx.share(l.child_ms) >= cfg.get("error_share") {
@@ -157,11 +179,19 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
         let message = match parent {
             Some(p) => format!(
                 "N+1: `{}` runs {:.1} times (up to {}) after each `{}` in the same session; {} loops, {} executions",
-                child.g.query, per_parent, l.max_children, p.g.query, super::count(l.occurrences as f64), super::count(l.children as f64)
+                child.g.query,
+                per_parent,
+                l.max_children,
+                p.g.query,
+                super::count(l.occurrences as f64),
+                super::count(l.children as f64)
             ),
             None => format!(
                 "N+1: `{}` runs {:.1} times in a row with different values; {} loops, {} executions",
-                child.g.query, per_parent, super::count(l.occurrences as f64), super::count(l.children as f64)
+                child.g.query,
+                per_parent,
+                super::count(l.occurrences as f64),
+                super::count(l.children as f64)
             ),
         };
         let mut f = Finding::new(

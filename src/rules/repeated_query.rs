@@ -22,7 +22,9 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
         if shape.kind != Some(Kind::Select) || shape.tables.is_empty() {
             continue;
         }
-        let Some(r) = ctx.repeats.get(&g.fingerprint) else { continue };
+        let Some(r) = ctx.repeats.get(&g.fingerprint) else {
+            continue;
+        };
         let rate = r.repeats as f64 / r.executions.max(1) as f64;
         if (r.repeats as f64) < cfg.get("min_repeats") || rate < cfg.get("min_repeat_rate") {
             continue;
@@ -36,7 +38,9 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
             if !ws.kind.as_ref().is_some_and(Kind::is_write) {
                 continue;
             }
-            let Some(t) = ws.target.as_deref() else { continue };
+            let Some(t) = ws.target.as_deref() else {
+                continue;
+            };
             if !read.contains(&t) {
                 continue;
             }
@@ -64,13 +68,7 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
             let names: Vec<String> = writes
                 .iter()
                 .take(3)
-                .map(|w| {
-                    format!(
-                        "`{}` ({}×)",
-                        w["query"].as_str().unwrap_or(""),
-                        w["calls"]
-                    )
-                })
+                .map(|w| format!("`{}` ({}×)", w["query"].as_str().unwrap_or(""), w["calls"]))
                 .collect();
             let volatile = minutes.is_some_and(|m| write_calls as f64 / m >= 1.0);
             format!(

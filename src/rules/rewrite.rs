@@ -3,15 +3,15 @@
 //! re-parses by construction; tests check that it does and that it no longer triggers
 //! the rule it answers.
 
-use sqlparser::ast::{
-    BinaryOperator, Expr, Ident, SelectItem, SetExpr, Statement, Value,
-};
+use sqlparser::ast::{BinaryOperator, Expr, Ident, SelectItem, SetExpr, Statement, Value};
 
 use crate::event::Dialect;
 use crate::sql::{self, ident};
 
 fn top_select(stmt: &mut Statement) -> Option<&mut sqlparser::ast::Select> {
-    let Statement::Query(q) = stmt else { return None };
+    let Statement::Query(q) = stmt else {
+        return None;
+    };
     match q.body.as_mut() {
         SetExpr::Select(s) => Some(s),
         _ => None,
@@ -28,7 +28,9 @@ pub fn replace_star(sql_text: &str, d: Dialect, columns: &[String]) -> Option<St
         match item {
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
                 for c in columns {
-                    out.push(SelectItem::UnnamedExpr(Expr::Identifier(Ident::new(ident(c, d)))));
+                    out.push(SelectItem::UnnamedExpr(Expr::Identifier(Ident::new(
+                        ident(c, d),
+                    ))));
                 }
             }
             other => out.push(other),
@@ -54,7 +56,9 @@ pub fn batch(sql_text: &str, d: Dialect, column: &str) -> Option<String> {
 fn is_col(e: &Expr, column: &str) -> bool {
     match e {
         Expr::Identifier(i) => i.value.eq_ignore_ascii_case(column),
-        Expr::CompoundIdentifier(p) => p.last().is_some_and(|i| i.value.eq_ignore_ascii_case(column)),
+        Expr::CompoundIdentifier(p) => p
+            .last()
+            .is_some_and(|i| i.value.eq_ignore_ascii_case(column)),
         _ => false,
     }
 }
@@ -158,11 +162,21 @@ mod tests {
     #[test]
     fn batch_pg_and_mysql() {
         assert_eq!(
-            batch("SELECT * FROM order_items WHERE order_id = $1", Dialect::Postgres, "order_id").unwrap(),
+            batch(
+                "SELECT * FROM order_items WHERE order_id = $1",
+                Dialect::Postgres,
+                "order_id"
+            )
+            .unwrap(),
             "SELECT * FROM order_items WHERE order_id = ANY($1)"
         );
         assert_eq!(
-            batch("SELECT qty FROM order_items WHERE order_id = ?", Dialect::Mysql, "order_id").unwrap(),
+            batch(
+                "SELECT qty FROM order_items WHERE order_id = ?",
+                Dialect::Mysql,
+                "order_id"
+            )
+            .unwrap(),
             "SELECT qty FROM order_items WHERE order_id IN (?)"
         );
     }
@@ -170,7 +184,12 @@ mod tests {
     #[test]
     fn star_and_join() {
         assert_eq!(
-            replace_star("SELECT * FROM users WHERE id = $1", Dialect::Postgres, &["id".into(), "name".into()]).unwrap(),
+            replace_star(
+                "SELECT * FROM users WHERE id = $1",
+                Dialect::Postgres,
+                &["id".into(), "name".into()]
+            )
+            .unwrap(),
             "SELECT id, name FROM users WHERE id = $1"
         );
         let j = join(

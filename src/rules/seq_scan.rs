@@ -58,7 +58,9 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
                 continue;
             }
             seen.push(rel);
-            let severity = if h.read >= cfg.get("error_rows_read") && g.total_ms >= cfg.get("error_total_ms") {
+            let severity = if h.read >= cfg.get("error_rows_read")
+                && g.total_ms >= cfg.get("error_total_ms")
+            {
                 Severity::Error
             } else {
                 cfg.severity

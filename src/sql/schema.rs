@@ -95,9 +95,32 @@ fn index_column(c: &IndexColumn) -> String {
 
 /// Names of text columns that usually hold long content.
 const LONG_TEXT_NAMES: &[&str] = &[
-    "bio", "body", "content", "description", "notes", "note", "comment", "comments", "html",
-    "markdown", "payload", "data", "details", "message", "text", "raw", "document", "summary",
-    "abstract", "metadata", "settings", "properties", "attributes", "extra", "log", "blob",
+    "bio",
+    "body",
+    "content",
+    "description",
+    "notes",
+    "note",
+    "comment",
+    "comments",
+    "html",
+    "markdown",
+    "payload",
+    "data",
+    "details",
+    "message",
+    "text",
+    "raw",
+    "document",
+    "summary",
+    "abstract",
+    "metadata",
+    "settings",
+    "properties",
+    "attributes",
+    "extra",
+    "log",
+    "blob",
 ];
 
 /// Whether a column is likely stored out of line and expensive to fetch needlessly:
@@ -121,10 +144,12 @@ fn is_wide(t: &DataType, column: &str) -> bool {
     let long_name = LONG_TEXT_NAMES
         .iter()
         .any(|n| column == *n || column.ends_with(&format!("_{n}")));
-    let unbounded_text = s == "text" || s == "tinytext" || s.starts_with("character varying") && !s.contains('(') || s == "varchar";
+    let unbounded_text = s == "text"
+        || s == "tinytext"
+        || s.starts_with("character varying") && !s.contains('(')
+        || s == "varchar";
     let big_varchar = (s.starts_with("character varying(") || s.starts_with("varchar("))
-        && s
-            .trim_start_matches(|c: char| !c.is_ascii_digit())
+        && s.trim_start_matches(|c: char| !c.is_ascii_digit())
             .trim_end_matches(')')
             .parse::<u32>()
             .is_ok_and(|n| n > 1000);
@@ -176,7 +201,9 @@ pub fn split_statements(src: &str) -> Vec<&str> {
                     if tag.chars().all(|c| c.is_alphanumeric() || c == '_') {
                         let delim = format!("${tag}$");
                         let body = i + delim.len();
-                        i = src[body..].find(&delim).map_or(b.len(), |p| body + p + delim.len());
+                        i = src[body..]
+                            .find(&delim)
+                            .map_or(b.len(), |p| body + p + delim.len());
                         continue;
                     }
                 }
@@ -312,7 +339,10 @@ impl Schema {
         match c {
             TableConstraint::PrimaryKey(pk) => {
                 let cols: Vec<String> = pk.columns.iter().map(index_column).collect();
-                self.tables.entry(table.to_string()).or_default().primary_key = cols.clone();
+                self.tables
+                    .entry(table.to_string())
+                    .or_default()
+                    .primary_key = cols.clone();
                 self.indexes.push(Index {
                     name: pk.name.as_ref().map(|n| n.value.clone()),
                     table: table.to_string(),
@@ -412,7 +442,12 @@ COMMENT ON TABLE public.users IS 'people; with semicolons';
         let s = Schema::from_ddl(DUMP, Dialect::Postgres);
         let users = &s.tables["users"];
         assert_eq!(users.primary_key, vec!["id"]);
-        let wide: Vec<_> = users.columns.iter().filter(|c| c.wide).map(|c| &c.name).collect();
+        let wide: Vec<_> = users
+            .columns
+            .iter()
+            .filter(|c| c.wide)
+            .map(|c| &c.name)
+            .collect();
         assert_eq!(wide, vec!["bio", "settings"]);
         assert_eq!(s.foreign_keys[0].ref_table, "users");
         let ix: Vec<_> = s.indexes_on("orders").collect();
@@ -427,7 +462,10 @@ COMMENT ON TABLE public.users IS 'people; with semicolons';
             Dialect::Mysql,
         );
         assert_eq!(s.tables["order_items"].primary_key, vec!["id"]);
-        assert_eq!(s.indexes_on("order_items").next().unwrap().columns, vec!["order_id"]);
+        assert_eq!(
+            s.indexes_on("order_items").next().unwrap().columns,
+            vec!["order_id"]
+        );
         assert_eq!(s.foreign_keys[0].table, "order_items");
     }
 }

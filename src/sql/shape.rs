@@ -149,13 +149,13 @@ impl Shape {
             Statement::Update(up) => {
                 b.shape.kind = Some(Kind::Update);
                 let mut scope = Scope::default();
-                b.from_item(&up.table, &mut scope, true);
+                b.table_with_joins(&up.table, &mut scope, true);
                 b.shape.target = scope.tables.first().and_then(|(_, t)| t.clone());
                 if let Some(UpdateTableFromKind::AfterSet(f) | UpdateTableFromKind::BeforeSet(f)) =
                     &up.from
                 {
                     for twj in f {
-                        b.from_item(twj, &mut scope, false);
+                        b.table_with_joins(twj, &mut scope, false);
                     }
                 }
                 if let Some(w) = &up.selection {
@@ -169,7 +169,7 @@ impl Shape {
                     FromTable::WithFromKeyword(v) | FromTable::WithoutKeyword(v) => v,
                 };
                 for twj in from {
-                    b.from_item(twj, &mut scope, true);
+                    b.table_with_joins(twj, &mut scope, true);
                 }
                 b.shape.target = del
                     .tables
@@ -178,7 +178,7 @@ impl Shape {
                     .or_else(|| scope.tables.first().and_then(|(_, t)| t.clone()));
                 if let Some(using) = &del.using {
                     for twj in using {
-                        b.from_item(twj, &mut scope, false);
+                        b.table_with_joins(twj, &mut scope, false);
                     }
                 }
                 if let Some(w) = &del.selection {
@@ -334,14 +334,17 @@ impl Builder {
     fn select(&mut self, s: &Select, top: bool) -> Scope {
         let mut scope = Scope::default();
         for twj in &s.from {
-            self.from_item(twj, &mut scope, top);
+            self.table_with_joins(twj, &mut scope, top);
         }
         if top {
             self.shape.distinct |= s.distinct.is_some();
             for item in &s.projection {
                 match item {
                     SelectItem::Wildcard(_) => self.shape.wildcards.push(None),
-                    SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(n), _) => {
+                    SelectItem::QualifiedWildcard(
+                        SelectItemQualifiedWildcardKind::ObjectName(n),
+                        _,
+                    ) => {
                         let q = table_name(n);
                         let t = scope.resolve(Some(&q)).unwrap_or(q);
                         self.shape.wildcards.push(Some(t));
@@ -360,7 +363,8 @@ impl Builder {
             }
         } else {
             for item in &s.projection {
-                if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+                if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item
+                {
                     self.nested_in(e);
                 }
             }
@@ -374,7 +378,7 @@ impl Builder {
         scope
     }
 
-    fn from_item(&mut self, twj: &TableWithJoins, scope: &mut Scope, top: bool) {
+    fn table_with_joins(&mut self, twj: &TableWithJoins, scope: &mut Scope, top: bool) {
         self.factor(&twj.relation, scope, top);
         for j in &twj.joins {
             self.join(j, scope, top);
@@ -408,7 +412,7 @@ impl Builder {
             }
             TableFactor::NestedJoin {
                 table_with_joins, ..
-            } => self.from_item(table_with_joins, scope, top),
+            } => self.table_with_joins(table_with_joins, scope, top),
             _ => {}
         }
     }
@@ -578,27 +582,31 @@ impl Builder {
                 target,
                 negated,
                 ..
-            } => {
-                match target {
-                    InTarget::Subquery(q) => {
-                        self.shape.has_subquery = true;
-                        self.query(q, false);
-                    }
-                    InTarget::List(list) if !negated => {
-                        if let Some((c, w)) = wrapped_column(expr, scope) {
-                            let v = if list.iter().all(|x| matches!(operand(x, scope), Operand::Param(_))) {
-                                Operand::Param(list.first().map(|x| x.to_string()).unwrap_or_default())
-                            } else {
-                                Operand::Literal(
-                                    list.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
-                                )
-                            };
-                            push(self, c, w, PredKind::In, v, false);
-                        }
-                    }
-                    _ => {}
+            } => match target {
+                InTarget::Subquery(q) => {
+                    self.shape.has_subquery = true;
+                    self.query(q, false);
                 }
-            }
+                InTarget::List(list) if !negated => {
+                    if let Some((c, w)) = wrapped_column(expr, scope) {
+                        let v = if list
+                            .iter()
+                            .all(|x| matches!(operand(x, scope), Operand::Param(_)))
+                        {
+                            Operand::Param(list.first().map(|x| x.to_string()).unwrap_or_default())
+                        } else {
+                            Operand::Literal(
+                                list.iter()
+                                    .map(|x| x.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            )
+                        };
+                        push(self, c, w, PredKind::In, v, false);
+                    }
+                }
+                _ => {}
+            },
             Expr::AnyOp {
                 left,
                 compare_op: BinaryOperator::Eq,
@@ -729,7 +737,10 @@ fn operand(e: &Expr, scope: &Scope) -> Operand {
             o => o,
         },
         Expr::Array(a) => {
-            if a.elem.iter().all(|x| matches!(operand(x, scope), Operand::Param(_))) {
+            if a.elem
+                .iter()
+                .all(|x| matches!(operand(x, scope), Operand::Param(_)))
+            {
                 Operand::Param(a.to_string())
             } else {
                 Operand::Literal(a.to_string())
@@ -762,12 +773,24 @@ mod tests {
         let p: Vec<_> = s
             .predicates
             .iter()
-            .map(|p| (p.table.as_deref(), p.column.as_str(), p.kind, p.value.clone()))
+            .map(|p| {
+                (
+                    p.table.as_deref(),
+                    p.column.as_str(),
+                    p.kind,
+                    p.value.clone(),
+                )
+            })
             .collect();
         assert_eq!(
             p,
             vec![
-                (Some("orders"), "user_id", PredKind::Eq, Operand::Param("$1".into())),
+                (
+                    Some("orders"),
+                    "user_id",
+                    PredKind::Eq,
+                    Operand::Param("$1".into())
+                ),
                 (
                     Some("orders"),
                     "status",
@@ -783,12 +806,17 @@ mod tests {
 
     #[test]
     fn aliases_joins_any_functions_like() {
-        let s = pg("SELECT o.id, i.qty FROM orders o JOIN order_items i ON i.order_id = o.id \
-             WHERE o.user_id = ANY($1) AND lower(o.note) LIKE '%x' AND i.sku::text = $2 OFFSET 5000");
+        let s = pg(
+            "SELECT o.id, i.qty FROM orders o JOIN order_items i ON i.order_id = o.id \
+             WHERE o.user_id = ANY($1) AND lower(o.note) LIKE '%x' AND i.sku::text = $2 OFFSET 5000",
+        );
         assert_eq!(s.joins.len(), 1);
         assert_eq!(s.joins[0].0.table.as_deref(), Some("order_items"));
         let any = &s.predicates[0];
-        assert_eq!((any.table.as_deref(), any.kind), (Some("orders"), PredKind::In));
+        assert_eq!(
+            (any.table.as_deref(), any.kind),
+            (Some("orders"), PredKind::In)
+        );
         let like = &s.predicates[1];
         assert_eq!(like.kind, PredKind::Like);
         assert_eq!(like.wrapped.as_deref(), Some("lower"));
@@ -799,7 +827,10 @@ mod tests {
     #[test]
     fn writes_and_others() {
         let s = pg("INSERT INTO orders (user_id) VALUES ($1) RETURNING id");
-        assert_eq!((s.kind, s.target), (Some(Kind::Insert), Some("orders".into())));
+        assert_eq!(
+            (s.kind, s.target),
+            (Some(Kind::Insert), Some("orders".into()))
+        );
         let s = pg("UPDATE users SET last_seen_at = now() WHERE id = $1");
         assert_eq!(s.target.as_deref(), Some("users"));
         assert_eq!(s.predicates[0].column, "id");
@@ -810,9 +841,14 @@ mod tests {
 
     #[test]
     fn subqueries_and_ctes() {
-        let s = pg("WITH recent AS (SELECT * FROM orders WHERE created_at > $1) \
-             SELECT r.id FROM recent r WHERE EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = r.id)");
-        assert!(s.wildcards.is_empty(), "a star inside a CTE is not the result's");
+        let s = pg(
+            "WITH recent AS (SELECT * FROM orders WHERE created_at > $1) \
+             SELECT r.id FROM recent r WHERE EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = r.id)",
+        );
+        assert!(
+            s.wildcards.is_empty(),
+            "a star inside a CTE is not the result's"
+        );
         assert!(s.tables.iter().any(|t| t.name == "orders"));
         assert!(s.tables.iter().all(|t| t.name != "recent"));
         assert!(s.predicates.iter().any(|p| p.column == "created_at"));

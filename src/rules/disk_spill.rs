@@ -1,0 +1,86 @@
+//! `disk-spill`: sorts and hashes that overflow work_mem into temporary files.
+
+use super::context::Context;
+use super::{Confidence, Finding, RuleConfig, RuleId, Suggestion, SuggestionKind, r3};
+use crate::event::Dialect;
+use crate::report::table::fmt_bytes;
+
+pub const PARAMS: &[&str] = &["min_spill_bytes", "max_work_mem_mb"];
+
+pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for a in &ctx.groups {
+        let g = a.g;
+        if g.dialect != Dialect::Postgres {
+            continue;
+        }
+        let mut plan_kb: f64 = 0.0;
+        let mut node = None;
+        if let Some(p) = &a.plan {
+            p.root.walk(&mut |n, _| {
+                if n.sort_space_type.as_deref() == Some("Disk")
+                    && let Some(kb) = n.sort_space_kb
+                    && kb > plan_kb
+                {
+                    plan_kb = kb;
+                    node = Some(format!(
+                        "{} (Sort Key: {}; {}  Disk: {kb}kB)",
+                        n.label(),
+                        n.sort_key.join(", "),
+                        n.sort_method.as_deref().unwrap_or("")
+                    ));
+                }
+            });
+        }
+        let per_file = if g.temp_files > 0 {
+            g.temp_bytes as f64 / g.temp_files as f64
+        } else {
+            0.0
+        };
+        let spill = per_file.max(plan_kb * 1024.0);
+        if spill < cfg.get("min_spill_bytes") {
+            continue;
+        }
+        let want_mb = (spill * 2.0 / (1024.0 * 1024.0)).max(1.0);
+        let mut mb = 1.0;
+        while mb < want_mb {
+            mb *= 2.0;
+        }
+        let mb = mb.min(cfg.get("max_work_mem_mb")) as u64;
+        let mut f = Finding::new(
+            RuleId::DiskSpill,
+            cfg.severity,
+            format!(
+                "the statement spills to disk: {} temporary file{} of {} on average{}",
+                g.temp_files,
+                if g.temp_files == 1 { "" } else { "s" },
+                fmt_bytes(spill as u64),
+                node.as_ref().map(|n| format!("; plan: {n}")).unwrap_or_default()
+            ),
+            format!(
+                "Give this statement more work_mem ({mb}MB) in its own transaction or role, or pre-aggregate what it sorts"
+            ),
+        )
+        .evidence("temp_files", g.temp_files)
+        .evidence("temp_bytes", g.temp_bytes)
+        .evidence("spill_bytes", spill.round())
+        .evidence("calls", g.calls)
+        .evidence("mean_ms", r3(g.mean_ms().unwrap_or(0.0)))
+        .evidence("total_ms", r3(g.total_ms));
+        if let Some(n) = node {
+            f = f.evidence("node", n);
+        }
+        f.suggestions.push(Suggestion {
+            kind: SuggestionKind::Setting,
+            title: "in the transaction that runs the statement".into(),
+            sql: format!("SET LOCAL work_mem = '{mb}MB';"),
+            confidence: Confidence::Review,
+        });
+        f.fingerprint = Some(g.fingerprint);
+        f.query = Some(g.query.clone());
+        f.time_ms = g.total_ms;
+        f.endpoints = g.endpoints.values.clone();
+        out.push(f);
+    }
+    out
+}
