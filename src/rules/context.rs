@@ -25,6 +25,37 @@ impl Analyzed<'_> {
     pub fn kind(&self) -> Option<&Kind> {
         self.shape.as_ref().and_then(|s| s.kind.as_ref())
     }
+
+    /// Reads only catalog / monitoring relations (`pg_stat_activity`, `information_schema`):
+    /// tooling, not application queries.
+    pub fn system_only(&self) -> bool {
+        self.shape.as_ref().is_some_and(|s| {
+            !s.tables.is_empty() && s.tables.iter().all(|t| is_system_table(&t.name))
+        })
+    }
+}
+
+/// PostgreSQL and MySQL catalog and statistics relations (schema already stripped).
+pub fn is_system_table(name: &str) -> bool {
+    name.starts_with("pg_")
+        || matches!(
+            name,
+            "tables"
+                | "columns"
+                | "schemata"
+                | "routines"
+                | "views"
+                | "statistics"
+                | "processlist"
+                | "innodb_trx"
+                | "innodb_locks"
+                | "global_status"
+                | "global_variables"
+                | "session_variables"
+                | "user"
+                | "db"
+                | "slave_status"
+        )
 }
 
 /// A statement sqlparser could not read: counted and listed, never fatal.

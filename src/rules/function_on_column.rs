@@ -56,7 +56,9 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
         let valid = crate::sql::parse_expr(&unqualified, g.dialect).is_ok()
             && !unqualified.contains('$')
             && !unqualified.contains('?');
-        if valid {
+        let view = ctx.schema.views.iter().any(|v| v == table)
+            || super::index_advice::looks_like_view(table);
+        if valid && !view {
             let name = index_name(
                 table,
                 &[super::index_advice::IndexColumn {

@@ -61,6 +61,21 @@ struct Candidate {
     dialect: Dialect,
 }
 
+/// `view_orders`, `orders_view`, `v_orders`: a view cannot be indexed (its base tables
+/// can; with `--schema` qperf knows views for sure).
+pub fn looks_like_view(t: &str) -> bool {
+    t.starts_with("view_") || t.starts_with("v_") || t.ends_with("_view") || t.ends_with("_vw")
+}
+
+/// Whether `col` is, by the usual naming conventions, the key of `table` itself:
+/// `users.user_id`, `pgbench_tellers.tid`, `orders.orderid`.
+fn own_key_name(table: &str, col: &str) -> bool {
+    let single = crate::rules::n_plus_one_singular(table);
+    let last = table.rsplit('_').next().unwrap_or(table);
+    let first = last.chars().next().map(String::from).unwrap_or_default();
+    col == format!("{single}_id") || col == format!("{single}id") || col == format!("{first}id")
+}
+
 /// Names that usually hold a handful of distinct values.
 pub fn low_cardinality_name(col: &str) -> bool {
     const WORDS: &[&str] = &[
@@ -209,7 +224,10 @@ fn candidate(
         return None;
     }
     // A lookup by the whole primary key is already served.
-    let pk = ctx.schema.primary_key(table);
+    let mut pk = ctx.schema.primary_key(table);
+    if !ctx.schema.tables.contains_key(table) && eq.len() == 1 && own_key_name(table, &eq[0].0) {
+        pk = vec![eq[0].0.clone()];
+    }
     if pk.iter().all(|k| eq.iter().any(|(c, _)| c == k)) {
         return None;
     }
@@ -357,6 +375,9 @@ pub fn advise(ctx: &Context, cfg: &RuleConfig) -> Vec<IndexAdvice> {
             if ctx
                 .table_size(&t.name)
                 .is_some_and(|n| n < cfg.get("min_table_rows"))
+                || super::context::is_system_table(&t.name)
+                || ctx.schema.views.contains(&t.name)
+                || looks_like_view(&t.name)
             {
                 continue;
             }
@@ -467,6 +488,17 @@ mod tests {
             &[c("user_id", false), c("created_at", true)],
             1
         ));
+    }
+
+    #[test]
+    fn naming_conventions() {
+        assert!(own_key_name("pgbench_tellers", "tid"));
+        assert!(own_key_name("users", "user_id"));
+        assert!(!own_key_name("booking_forms_services", "service_id"));
+        assert!(!own_key_name("order_items", "order_id"));
+        assert!(looks_like_view("view_no_allocations") && !looks_like_view("reviews"));
+        assert!(low_cardinality_name("status") && low_cardinality_name("is_active"));
+        assert!(!low_cardinality_name("user_id"));
     }
 
     #[test]

@@ -402,6 +402,8 @@ pub fn run(ctx: &Context, settings: &Settings) -> Vec<Finding> {
     out
 }
 
+pub use n_plus_one::singular as n_plus_one_singular;
+
 /// Rounds for evidence: three decimals are plenty for milliseconds and ratios.
 pub fn r3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0

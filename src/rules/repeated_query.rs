@@ -19,6 +19,9 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
             continue;
         }
         let Some(shape) = &a.shape else { continue };
+        if a.system_only() {
+            continue;
+        }
         if shape.kind != Some(Kind::Select) || shape.tables.is_empty() {
             continue;
         }

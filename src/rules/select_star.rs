@@ -12,6 +12,9 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
     for a in &ctx.groups {
         let g = a.g;
         let Some(shape) = &a.shape else { continue };
+        if a.system_only() {
+            continue;
+        }
         if shape.kind != Some(Kind::Select) || shape.wildcards.is_empty() {
             continue;
         }

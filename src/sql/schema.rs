@@ -68,6 +68,8 @@ pub struct Schema {
     pub tables: BTreeMap<String, Table>,
     pub indexes: Vec<Index>,
     pub foreign_keys: Vec<ForeignKey>,
+    /// Views (and materialized views): never indexed directly by advice.
+    pub views: Vec<String>,
     /// Statements that did not parse (skipped).
     pub skipped: usize,
     /// The first few of them: (1-based line, sqlparser's message).
@@ -323,6 +325,7 @@ impl Schema {
                     source: "schema",
                 });
             }
+            Statement::CreateView(v) => self.views.push(name_of(&v.name)),
             Statement::AlterTable(at) => {
                 let tname = name_of(&at.name);
                 for op in &at.operations {
