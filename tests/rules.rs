@@ -467,3 +467,46 @@ fn mariadb_slow_log_n_plus_one() {
         "{sqls:?}"
     );
 }
+
+#[test]
+fn statements_sqlparser_cannot_read_are_listed_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("odd.log");
+    std::fs::write(
+        &log,
+        "2026-01-05 10:00:00.001 UTC [5] app@shop LOG:  duration: 30.000 ms  statement: BASE_BACKUP ( LABEL 'x', PROGRESS )\n\
+         2026-01-05 10:00:00.002 UTC [5] app@shop LOG:  duration: 1.000 ms  statement: SELECT id FROM t WHERE a = 1\n",
+    )
+    .unwrap();
+    let r = analyze_json(&[log.to_str().unwrap()]);
+    let unparsed = r["unparsed"].as_array().unwrap();
+    assert_eq!(unparsed.len(), 1, "{unparsed:#?}");
+    assert!(
+        unparsed[0]["query"]
+            .as_str()
+            .unwrap()
+            .starts_with("BASE_BACKUP")
+    );
+    assert!(unparsed[0]["fingerprint"].is_string() && unparsed[0]["error"].is_string());
+    assert_eq!(r["summary"]["events"], 2);
+}
+
+#[test]
+fn mysql_index_advice_is_alter_table() {
+    let r = analyze_json(&["fixtures/rules/missing-index/hit_mysql.log"]);
+    let ix = r["indexes"].as_array().unwrap();
+    assert_eq!(ix.len(), 1, "{ix:#?}");
+    assert_eq!(
+        ix[0]["sql"],
+        "ALTER TABLE orders ADD INDEX orders_customer_id_created_at_idx (customer_id, created_at DESC);"
+    );
+    let out = common::qperf(&[
+        "analyze",
+        "fixtures/rules/missing-index/hit_mysql.log",
+        "--format",
+        "sql",
+    ]);
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(!script.contains("CONCURRENTLY"), "{script}");
+    parses(ix[0]["sql"].as_str().unwrap(), "mysql");
+}

@@ -45,10 +45,16 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
         report.summary.events,
         fmt_ms(report.summary.total_ms)
     )?;
-    writeln!(
-        w,
-        "-- CREATE INDEX CONCURRENTLY cannot run inside a transaction block (psql -f runs each statement on its own)."
-    )?;
+    if report
+        .indexes
+        .iter()
+        .any(|i| i.sql.contains(" CONCURRENTLY "))
+    {
+        writeln!(
+            w,
+            "-- CREATE INDEX CONCURRENTLY cannot run inside a transaction block (psql -f runs each statement on its own)."
+        )?;
+    }
     if report.indexes.is_empty() {
         writeln!(w, "\n-- no index to suggest")?;
     }
