@@ -205,6 +205,15 @@ impl Group {
         }
     }
 
+    /// Bind parameters of the slowest logged execution, to judge parameterised values
+    /// (a LIKE pattern, an OFFSET).
+    pub fn slowest_params(&self) -> Option<&str> {
+        self.samples
+            .iter()
+            .max_by(|x, y| x.duration_ms.total_cmp(&y.duration_ms))
+            .and_then(|s| s.params.as_deref())
+    }
+
     pub fn mean_ms(&self) -> Option<f64> {
         (self.timed_calls > 0).then(|| self.total_ms / self.timed_calls as f64)
     }

@@ -79,6 +79,15 @@ fn parses(sql: &str, dialect: &str) {
     );
 }
 
+fn suggestion_sqls(finding: &Value) -> Vec<&str> {
+    finding["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sql"].as_str().unwrap())
+        .collect()
+}
+
 fn all_suggestions(report: &Value) -> Vec<(String, String)> {
     let dialect = report["queries"][0]["dialect"]
         .as_str()
@@ -164,12 +173,7 @@ fn seed_shop_baseline_answer_key() {
     assert_eq!(n1[0]["evidence"]["parent_fingerprint"], list.as_str());
     assert_eq!(n1[0]["evidence"]["loops"], 74);
     assert_eq!(n1[0]["evidence"]["child_executions"], 1375);
-    let sqls: Vec<&str> = n1[0]["suggestions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["sql"].as_str().unwrap())
-        .collect();
+    let sqls = suggestion_sqls(n1[0]);
     assert!(
         sqls.iter()
             .any(|s| s.contains("JOIN order_items AS c ON c.order_id = p.id")),
@@ -382,12 +386,7 @@ fn n_plus_one_rewrites_end_the_loop() {
     let r = analyze_json(&["fixtures/rules/n-plus-one/hit.log"]);
     let f = &of_rule(&r, "n-plus-one")[0];
     assert_eq!(f["endpoints"], serde_json::json!(["orders#index"]));
-    let sugg: Vec<&str> = f["suggestions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["sql"].as_str().unwrap())
-        .collect();
+    let sugg = suggestion_sqls(f);
     assert_eq!(sugg.len(), 2, "{sugg:?}");
     // JOIN: one statement per former loop.
     let r = replay(&[sugg[0]], 6);
@@ -451,12 +450,7 @@ fn mariadb_slow_log_n_plus_one() {
     );
     assert_eq!(n1[0]["evidence"]["loops"], 9);
     assert_eq!(n1[0]["evidence"]["sessions"], 2);
-    let sqls: Vec<&str> = n1[0]["suggestions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["sql"].as_str().unwrap())
-        .collect();
+    let sqls = suggestion_sqls(n1[0]);
     assert!(
         sqls.iter()
             .any(|s| s.contains("LEFT JOIN order_items AS c ON c.order_id = p.id")),

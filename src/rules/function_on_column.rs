@@ -89,10 +89,7 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
                 confidence: Confidence::Review,
             });
         }
-        f.fingerprint = Some(g.fingerprint);
-        f.query = Some(g.query.clone());
-        f.time_ms = g.total_ms;
-        f.endpoints = g.endpoints.values.clone();
+        f = f.about(g);
         out.push(f);
     }
     out

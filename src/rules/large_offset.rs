@@ -11,11 +11,7 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
     for a in &ctx.groups {
         let g = a.g;
         let Some(shape) = &a.shape else { continue };
-        let params = g
-            .samples
-            .iter()
-            .max_by(|x, y| x.duration_ms.total_cmp(&y.duration_ms))
-            .and_then(|s| s.params.as_deref());
+        let params = g.slowest_params();
         // The example statement may carry a literal offset while the normalized text
         // does not; the slowest sample's parameters stand in for placeholders.
         let offset = match &shape.offset {
@@ -49,10 +45,7 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
         .evidence("calls", g.calls)
         .evidence("mean_ms", r3(g.mean_ms().unwrap_or(0.0)))
         .evidence("total_ms", r3(g.total_ms));
-        f.fingerprint = Some(g.fingerprint);
-        f.query = Some(g.query.clone());
-        f.time_ms = g.total_ms;
-        f.endpoints = g.endpoints.values.clone();
+        f = f.about(g);
         out.push(f);
     }
     out

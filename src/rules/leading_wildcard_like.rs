@@ -24,11 +24,7 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
         if g.mean_ms().is_none_or(|m| m < cfg.get("min_mean_ms")) {
             continue;
         }
-        let params = g
-            .samples
-            .iter()
-            .max_by(|x, y| x.duration_ms.total_cmp(&y.duration_ms))
-            .and_then(|s| s.params.as_deref());
+        let params = g.slowest_params();
         for p in shape.predicates.iter().filter(|p| p.kind == PredKind::Like) {
             let pattern = match &p.value {
                 Operand::Literal(l) => Some(l.clone()),
@@ -91,10 +87,7 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
                 sql,
                 confidence: Confidence::Review,
             });
-            f.fingerprint = Some(g.fingerprint);
-            f.query = Some(g.query.clone());
-            f.time_ms = g.total_ms;
-            f.endpoints = g.endpoints.values.clone();
+            f = f.about(g);
             out.push(f);
             break;
         }

@@ -70,10 +70,7 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
             if let Some(rows) = ctx.table_size(&adv.table) {
                 f = f.evidence("table_rows_from_plan", rows.round());
             }
-            f.fingerprint = Some(g.fingerprint);
-            f.query = Some(g.query.clone());
-            f.time_ms = g.total_ms;
-            f.endpoints = g.endpoints.values.clone();
+            f = f.about(g);
             f.related = adv
                 .fingerprints
                 .iter()

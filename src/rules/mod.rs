@@ -377,6 +377,16 @@ impl Finding {
         }
     }
 
+    /// Ties the finding to a statement: fingerprint, text, endpoints, and its total time
+    /// as the time at stake (rules with a narrower stake set `time_ms` after).
+    pub fn about(mut self, g: &crate::aggregate::Group) -> Finding {
+        self.fingerprint = Some(g.fingerprint);
+        self.query = Some(g.query.clone());
+        self.time_ms = g.total_ms;
+        self.endpoints = g.endpoints.values.clone();
+        self
+    }
+
     pub fn evidence(mut self, k: &str, v: impl Into<serde_json::Value>) -> Finding {
         self.evidence.insert(k.to_string(), v.into());
         self
@@ -411,16 +421,7 @@ pub fn r3(v: f64) -> f64 {
 
 /// `6000094` → `6,000,094` for messages.
 pub fn count(v: f64) -> String {
-    let n = v.round().max(0.0) as u64;
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::report::table::thousands(v.round().max(0.0) as u64)
 }
 
 /// A value from PostgreSQL's `parameters: $1 = '42', $2 = NULL` detail text, unquoted.

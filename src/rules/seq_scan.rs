@@ -88,10 +88,7 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
             .evidence("total_ms", r3(g.total_ms))
             .evidence("mean_ms", r3(g.mean_ms().unwrap_or(0.0)))
             .evidence("plans", g.plans);
-            f.fingerprint = Some(g.fingerprint);
-            f.query = Some(g.query.clone());
-            f.time_ms = g.total_ms;
-            f.endpoints = g.endpoints.values.clone();
+            f = f.about(g);
             if let Some(adv) = ctx
                 .advice
                 .iter()

@@ -355,22 +355,8 @@ impl Schema {
                     source: "schema",
                 });
             }
-            TableConstraint::Unique(u) => self.indexes.push(Index {
-                name: u.name.as_ref().map(|n| n.value.clone()),
-                table: table.to_string(),
-                columns: u.columns.iter().map(index_column).collect(),
-                unique: true,
-                partial: false,
-                source: "schema",
-            }),
-            TableConstraint::Index(ix) => self.indexes.push(Index {
-                name: ix.name.as_ref().map(|n| n.value.clone()),
-                table: table.to_string(),
-                columns: ix.columns.iter().map(index_column).collect(),
-                unique: false,
-                partial: false,
-                source: "schema",
-            }),
+            TableConstraint::Unique(u) => self.key_index(table, &u.name, &u.columns, true),
+            TableConstraint::Index(ix) => self.key_index(table, &ix.name, &ix.columns, false),
             TableConstraint::ForeignKey(fk) => self.foreign_keys.push(ForeignKey {
                 table: table.to_string(),
                 columns: fk
@@ -387,6 +373,23 @@ impl Schema {
             }),
             _ => {}
         }
+    }
+
+    fn key_index(
+        &mut self,
+        table: &str,
+        name: &Option<sqlparser::ast::Ident>,
+        columns: &[IndexColumn],
+        unique: bool,
+    ) {
+        self.indexes.push(Index {
+            name: name.as_ref().map(|n| n.value.clone()),
+            table: table.to_string(),
+            columns: columns.iter().map(index_column).collect(),
+            unique,
+            partial: false,
+            source: "schema",
+        });
     }
 
     pub fn is_empty(&self) -> bool {
