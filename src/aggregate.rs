@@ -82,6 +82,69 @@ pub struct Sample {
     pub params: Option<String>,
 }
 
+/// Plan facts summed over every logged plan of a statement (not just the slowest):
+/// "sequential scan in 74 of 74 plans", "spilled in 8 of 8, up to 11 MB".
+#[derive(Clone, Debug, Default)]
+pub struct PlanStats {
+    /// Plans that parsed.
+    pub samples: u64,
+    /// Relation → plans with a filtered sequential scan of it (at most 8 relations).
+    pub seq_scans: Vec<(String, u64)>,
+    /// Index → plans using it (at most 8).
+    pub indexes: Vec<(String, u64)>,
+    pub spill_samples: u64,
+    pub max_spill_kb: f64,
+}
+
+fn bump(v: &mut Vec<(String, u64)>, key: &str) {
+    if let Some((_, n)) = v.iter_mut().find(|(k, _)| k == key) {
+        *n += 1;
+    } else if v.len() < SET_CAP {
+        v.push((key.to_string(), 1));
+    }
+}
+
+impl PlanStats {
+    fn add(&mut self, p: &crate::plan::Plan) {
+        self.samples += 1;
+        let mut seq: Vec<&str> = Vec::new();
+        let mut idx: Vec<&str> = Vec::new();
+        let mut spill: f64 = 0.0;
+        p.root.walk(&mut |n, _| {
+            if n.is_seq_scan()
+                && n.filter.is_some()
+                && let Some(r) = n.relation.as_deref()
+                && !seq.contains(&r)
+            {
+                seq.push(r);
+            }
+            if let Some(i) = n.index.as_deref()
+                && !idx.contains(&i)
+            {
+                idx.push(i);
+            }
+            spill = spill.max(crate::plan::spill_kb(n));
+        });
+        for r in seq {
+            bump(&mut self.seq_scans, r);
+        }
+        for i in idx {
+            bump(&mut self.indexes, i);
+        }
+        if spill > 0.0 {
+            self.spill_samples += 1;
+            self.max_spill_kb = self.max_spill_kb.max(spill);
+        }
+    }
+
+    pub fn seq_scan_samples(&self, relation: &str) -> u64 {
+        self.seq_scans
+            .iter()
+            .find(|(r, _)| r == relation)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
 #[derive(Clone)]
 pub struct Group {
     pub fingerprint: Fingerprint,
@@ -110,6 +173,7 @@ pub struct Group {
     /// auto_explain plans seen, and the plan of the slowest execution that had one.
     pub plans: u64,
     pub slowest_plan: Option<(f64, String)>,
+    pub plan_stats: PlanStats,
     /// Where the fingerprint was first seen (file index, line).
     pub first_file: usize,
     pub first_line: u64,
@@ -146,6 +210,7 @@ impl Group {
             samples: Vec::new(),
             plans: 0,
             slowest_plan: None,
+            plan_stats: PlanStats::default(),
             first_file: ev.file,
             first_line: ev.line,
             example_sql: truncate(ev.sql.clone(), MAX_SAMPLE_SQL),
@@ -359,6 +424,17 @@ impl EventSink for Aggregator {
         }
         g.temp_files += u64::from(ev.temp_files);
         g.temp_bytes += ev.temp_bytes.unwrap_or(0);
+        if let Some(plan) = &ev.plan {
+            g.plans += 1;
+            if let Some(p) = crate::plan::parse(plan) {
+                g.plan_stats.add(&p);
+            }
+            // Plain EXPLAIN (no timing) still gives a plan worth keeping.
+            let d = ev.duration_ms.unwrap_or(0.0);
+            if g.slowest_plan.as_ref().is_none_or(|(ms, _)| d > *ms) {
+                g.slowest_plan = Some((d, plan.clone()));
+            }
+        }
         let Some(d) = ev.duration_ms.filter(|d| d.is_finite() && *d >= 0.0) else {
             return;
         };
@@ -368,12 +444,6 @@ impl EventSink for Aggregator {
         g.max_ms = g.max_ms.max(d);
         // The sketch's buckets start above zero; a 0 ms call lands in the lowest one.
         g.sketch.add(d.max(1e-6));
-        if let Some(plan) = &ev.plan {
-            g.plans += 1;
-            if g.slowest_plan.as_ref().is_none_or(|(ms, _)| d > *ms) {
-                g.slowest_plan = Some((d, plan.clone()));
-            }
-        }
         let slot = if g.samples.len() < SAMPLES {
             Some(g.samples.len())
         } else {

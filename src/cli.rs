@@ -24,6 +24,11 @@ pub enum Command {
     ///
     /// For example: qperf analyze /var/log/postgresql/postgresql-15-main.log
     Analyze(Box<AnalyzeArgs>),
+    /// Read an EXPLAIN / EXPLAIN ANALYZE plan (PostgreSQL text or JSON, MySQL JSON) and
+    /// report its tree, time per node and the plan rules' findings.
+    ///
+    /// For example: psql -XqAt -c 'EXPLAIN (ANALYZE, BUFFERS) SELECT …' | qperf explain -
+    Explain(Box<ExplainArgs>),
     /// List the rules: id, default severity, summary.
     Rules,
     /// Print one rule's documentation and thresholds.
@@ -118,4 +123,27 @@ pub struct AnalyzeArgs {
     /// Also write the suggested SQL (indexes, rewrites as comments) to this file.
     #[arg(long, value_name = "FILE")]
     pub emit_sql: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The plan file (`-` or none: standard input).
+    pub file: Option<PathBuf>,
+
+    /// The statement that was explained, when the plan does not carry it (auto_explain's
+    /// `Query Text` does): enables the statement rules and index advice.
+    #[arg(long)]
+    pub sql: Option<String>,
+
+    /// Output format (`sql`: the suggested statements as a script).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// DDL of the database, as for `analyze`.
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+
+    /// Override a rule threshold, severity or enabled flag (repeatable).
+    #[arg(long = "set", value_name = "RULE.PARAM=VALUE")]
+    pub set: Vec<String>,
 }

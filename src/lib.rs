@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod cli;
 pub mod event;
+pub mod explain;
 pub mod fingerprint;
 pub mod ingest;
 pub mod plan;
@@ -50,6 +51,7 @@ pub fn print_error(e: &anyhow::Error) {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze(*args),
+        Command::Explain(args) => explain::run(*args),
         Command::Rules => list_rules(),
         Command::Rule { id } => show_rule(&id),
     };
@@ -195,15 +197,15 @@ fn show_rule(id: &str) -> Result<u8> {
     Ok(exit::OK)
 }
 
-fn settings_from(args: &AnalyzeArgs) -> Result<rules::Settings> {
+pub(crate) fn settings_from(set: &[String]) -> Result<rules::Settings> {
     let mut settings = rules::Settings::default();
-    for spec in &args.set {
+    for spec in set {
         settings.set(spec)?;
     }
     Ok(settings)
 }
 
-fn seq_config(settings: &rules::Settings) -> sequence::SeqConfig {
+pub(crate) fn seq_config(settings: &rules::Settings) -> sequence::SeqConfig {
     let n = settings.rule(rules::RuleId::NPlusOne);
     let r = settings.rule(rules::RuleId::RepeatedQuery);
     sequence::SeqConfig {
@@ -214,7 +216,7 @@ fn seq_config(settings: &rules::Settings) -> sequence::SeqConfig {
     }
 }
 
-fn load_schema(path: &Path, dialect: Dialect) -> Result<sql::schema::Schema> {
+pub(crate) fn load_schema(path: &Path, dialect: Dialect) -> Result<sql::schema::Schema> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read schema file {}", path.display()))?;
     let schema = sql::schema::Schema::from_ddl(&text, dialect);
@@ -233,7 +235,7 @@ fn load_schema(path: &Path, dialect: Dialect) -> Result<sql::schema::Schema> {
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<u8> {
-    let settings = settings_from(&args)?;
+    let settings = settings_from(&args.set)?;
     let filters = Filters {
         since: parse_time_arg("--since", &args.since)?,
         until: parse_time_arg("--until", &args.until)?,
@@ -363,7 +365,7 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
     Ok(if failed { exit::ERROR } else { exit::OK })
 }
 
-fn terminal_width() -> Option<u16> {
+pub(crate) fn terminal_width() -> Option<u16> {
     if io::stdout().is_terminal() {
         None
     } else {

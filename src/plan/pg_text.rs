@@ -1,79 +1,222 @@
-//! PostgreSQL text-format plans (psql output and auto_explain log entries).
+//! PostgreSQL text-format plans (psql output and auto_explain log entries), already
+//! unframed by `frame`.
 //!
-//! The tree is read from indentation: a node line is `->  Name  (cost=…) (actual …)` (or
-//! the first node line, which has no arrow); property lines (`Filter: …`) belong to the
-//! nearest node above that is less indented.
+//! The tree comes from indentation: a node line is `->  Name  (cost=…) (actual …)` (the
+//! first node has no arrow); property lines (`Filter: …`) belong to the node above them;
+//! `InitPlan 1`, `SubPlan 2` and `CTE name` lines label the subtree that follows.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{Plan, PlanNode};
+use super::{Plan, PlanNode, Trigger, nz};
 
 fn header_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"^(?P<name>.+?)(?:\s+\(cost=(?P<sc>[\d.]+)\.\.(?P<tc>[\d.]+) rows=(?P<pr>\d+) width=\d+\))?(?:\s+\((?:actual (?:time=(?P<as>[\d.]+)\.\.(?P<at>[\d.]+) )?rows=(?P<ar>[\d.]+) loops=(?P<lp>\d+)|(?P<never>never executed))\))?\s*$",
+            r"^(?P<name>.+?)(?:\s+\(cost=(?P<sc>[\d.]+)\.\.(?P<tc>[\d.]+) rows=(?P<pr>[\d.]+) width=(?P<w>\d+)\))?(?:\s+\((?:actual (?:time=(?P<as>[\d.]+)\.\.(?P<at>[\d.]+) )?rows=(?P<ar>[\d.]+) loops=(?P<lp>\d+)|(?P<never>never executed))\))?\s*$",
         )
         .expect("static regex")
     })
 }
 
-/// A node line's name, split into type, relation, alias and index.
-fn split_name(name: &str, n: &mut PlanNode) {
+/// Node names PostgreSQL prints, to tell a cost-less (`COSTS OFF`) node line from a
+/// property line.
+const NODE_WORDS: &[&str] = &[
+    "Seq Scan", "Index Scan", "Index Only Scan", "Bitmap", "Tid Scan", "Tid Range Scan",
+    "Subquery Scan", "Function Scan", "Table Function Scan", "Values Scan", "CTE Scan",
+    "Named Tuplestore Scan", "WorkTable Scan", "Foreign Scan", "Custom Scan", "Sample Scan",
+    "Result", "ProjectSet", "Append", "Merge Append", "Recursive Union", "Nested Loop",
+    "Merge", "Hash", "Materialize", "Memoize", "Sort", "Incremental Sort", "Group",
+    "Aggregate", "HashAggregate", "GroupAggregate", "MixedAggregate", "WindowAgg", "Unique",
+    "SetOp", "HashSetOp", "LockRows", "Limit", "Gather", "Gather Merge", "Insert", "Update",
+    "Delete", "Partial", "Finalize", "Parallel",
+];
+
+fn looks_like_node(body: &str) -> bool {
+    NODE_WORDS.iter().any(|w| {
+        body.starts_with(w)
+            && body[w.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| c == ' ' || c == '(')
+    }) && !body.contains(": ")
+}
+
+/// Splits a node name into the JSON vocabulary.
+fn classify(name: &str, n: &mut PlanNode) {
     let mut s = name.trim();
     if let Some(rest) = s.strip_prefix("Parallel ") {
         n.parallel = true;
         s = rest;
     }
-    let (head, rel) = match s.find(" on ") {
-        Some(p) => (&s[..p], Some(&s[p + 4..])),
+    for mode in ["Partial ", "Finalize "] {
+        if let Some(rest) = s.strip_prefix(mode) {
+            n.partial_mode = Some(mode.trim().to_string());
+            s = rest;
+        }
+    }
+    let (head, target) = match s.find(" on ") {
+        Some(p) => (&s[..p], Some(s[p + 4..].trim())),
         None => (s, None),
     };
     let (ty, idx) = match head.find(" using ") {
-        Some(p) => (&head[..p], Some(&head[p + 7..])),
+        Some(p) => (&head[..p], Some(head[p + 7..].trim().to_string())),
         None => (head, None),
     };
-    n.node_type = ty.trim().to_string();
-    n.index = idx.map(|i| i.trim().to_string());
-    if let Some(rel) = rel {
-        let mut parts = rel.split_whitespace();
-        let r = parts.next().unwrap_or("");
-        // `public.orders` → `orders`; the schema rarely matters for advice.
-        let r = r.rsplit('.').next().unwrap_or(r).trim_matches('"');
-        n.relation = Some(r.to_string());
-        n.alias = parts.next().map(|a| a.trim_matches('"').to_string());
-    } else if n.node_type == "Bitmap Index Scan" {
-        // `Bitmap Index Scan on idx`: the name after `on` is the index.
+    let mut ty = ty.trim().to_string();
+    if let Some(t) = ty.strip_suffix(" Backward") {
+        n.backward = true;
+        ty = t.to_string();
     }
-    if n.node_type == "Bitmap Index Scan" {
-        n.index = n.relation.take();
-        n.alias = None;
+    n.index = idx;
+    let agg = |strategy: &str, n: &mut PlanNode| {
+        n.strategy = Some(strategy.to_string());
+        "Aggregate".to_string()
+    };
+    n.node_type = match ty.as_str() {
+        "Aggregate" => agg("Plain", n),
+        "HashAggregate" => agg("Hashed", n),
+        "GroupAggregate" => agg("Sorted", n),
+        "MixedAggregate" => agg("Mixed", n),
+        "HashSetOp" => {
+            n.strategy = Some("Hashed".into());
+            "SetOp".into()
+        }
+        "SetOp" => {
+            n.strategy = Some("Sorted".into());
+            "SetOp".into()
+        }
+        "Insert" | "Update" | "Delete" | "Merge" if target.is_some() => {
+            n.operation = Some(ty.clone());
+            "ModifyTable".into()
+        }
+        t if t.starts_with("Hash ") && t.ends_with(" Join") || t.starts_with("Merge ") && t.ends_with(" Join") => {
+            let base = if t.starts_with("Hash") { "Hash Join" } else { "Merge Join" };
+            let mid = t[t.find(' ').unwrap_or(0)..t.len() - 5].trim();
+            n.join_type = Some(if mid.is_empty() { "Inner".into() } else { mid.to_string() });
+            base.into()
+        }
+        t if t.starts_with("Nested Loop") => {
+            let mid = t["Nested Loop".len()..].trim().trim_end_matches("Join").trim();
+            n.join_type = Some(if mid.is_empty() { "Inner".into() } else { mid.to_string() });
+            "Nested Loop".into()
+        }
+        t => t.to_string(),
+    };
+    if n.partial_mode.is_some() && n.node_type != "Aggregate" {
+        // `Partial` only qualifies aggregates; anything else keeps its name.
+        n.node_type = format!("{} {}", n.partial_mode.take().unwrap_or_default(), n.node_type);
+    }
+    let Some(target) = target else { return };
+    let mut parts = target.split_whitespace();
+    let first = parts.next().unwrap_or("").trim_matches('"');
+    let alias = parts.next().map(|a| a.trim_matches('"').to_string());
+    let (schema, object) = match first.rsplit_once('.') {
+        Some((sc, o)) if !first.starts_with('"') => (Some(sc.trim_matches('"').to_string()), o.trim_matches('"')),
+        _ => (None, first),
+    };
+    match n.node_type.as_str() {
+        "Bitmap Index Scan" => n.index = Some(object.to_string()),
+        "CTE Scan" | "WorkTable Scan" | "Named Tuplestore Scan" => {
+            n.cte_name = Some(object.to_string());
+            n.alias = alias.filter(|a| a != object);
+        }
+        "Function Scan" | "Table Function Scan" => {
+            n.function_name = Some(object.to_string());
+            n.schema = schema;
+            n.alias = alias.filter(|a| a != object);
+        }
+        "Subquery Scan" | "Values Scan" => n.alias = Some(object.to_string()),
+        _ => {
+            n.relation = Some(object.to_string());
+            n.schema = schema;
+            n.alias = alias.filter(|a| a != object);
+        }
     }
 }
 
 fn number(s: &str) -> Option<f64> {
-    s.trim()
-        .trim_end_matches("kB")
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    let t = s.trim();
+    let t = t.split_whitespace().next()?;
+    t.trim_end_matches("kB").trim_end_matches("ms").parse().ok()
+}
+
+/// `key=value` pairs after a prefix word: `shared hit=1 read=2` → [("hit",1),("read",2)].
+fn pairs(s: &str) -> Vec<(&str, f64)> {
+    s.split_whitespace()
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k, v.trim_end_matches(',').parse().ok()?))
+        })
+        .collect()
+}
+
+fn buffers(n: &mut PlanNode, v: &str) {
+    for part in v.split(", ") {
+        let (scope, rest) = part.split_once(' ').unwrap_or((part, ""));
+        for (k, x) in pairs(rest) {
+            let slot = match (scope, k) {
+                ("shared", "hit") => &mut n.buffers.shared_hit,
+                ("shared", "read") => &mut n.buffers.shared_read,
+                ("shared", "dirtied") => &mut n.buffers.shared_dirtied,
+                ("shared", "written") => &mut n.buffers.shared_written,
+                ("local", "hit") => &mut n.buffers.local_hit,
+                ("local", "read") => &mut n.buffers.local_read,
+                ("temp", "read") => &mut n.buffers.temp_read,
+                ("temp", "written") => &mut n.buffers.temp_written,
+                _ => continue,
+            };
+            *slot = nz(Some(x));
+        }
+    }
+}
+
+fn io_timings(n: &mut PlanNode, v: &str) {
+    // PG ≤ 15: `read=1.2 write=0.3`; PG 16+: `shared read=1.2 write=0.3, temp read=…`.
+    let mut read = 0.0;
+    let mut write = 0.0;
+    for part in v.split(", ") {
+        for (k, x) in pairs(part) {
+            match k {
+                "read" => read += x,
+                "write" => write += x,
+                _ => {}
+            }
+        }
+    }
+    n.io_read_ms = nz(Some(read));
+    n.io_write_ms = nz(Some(write));
 }
 
 fn property(n: &mut PlanNode, key: &str, value: &str) {
     let v = value.trim();
     match key {
         "Filter" => n.filter = Some(v.to_string()),
-        "Index Cond" | "Recheck Cond" if n.index_cond.is_none() => {
-            n.index_cond = Some(v.to_string())
-        }
+        "Index Cond" => n.index_cond = Some(v.to_string()),
+        "Recheck Cond" => n.recheck_cond = Some(v.to_string()),
         "Join Filter" => n.join_filter = Some(v.to_string()),
-        "Hash Cond" | "Merge Cond" => n.hash_cond = Some(v.to_string()),
-        "Rows Removed by Filter" => n.rows_removed_by_filter = number(v),
-        "Sort Key" => n.sort_key = v.split(", ").map(str::to_string).collect(),
+        "Hash Cond" => n.hash_cond = Some(v.to_string()),
+        "Merge Cond" => n.merge_cond = Some(v.to_string()),
+        "Rows Removed by Filter" => n.rows_removed_by_filter = nz(number(v)),
+        "Rows Removed by Index Recheck" => n.rows_removed_by_index_recheck = nz(number(v)),
+        "Rows Removed by Join Filter" => n.rows_removed_by_join_filter = nz(number(v)),
+        "Sort Key" => n.sort_key = split_list(v),
+        "Workers Planned" => n.workers_planned = number(v),
         "Workers Launched" => n.workers_launched = number(v),
+        "Heap Fetches" => n.heap_fetches = number(v),
+        "Heap Blocks" => {
+            for (k, x) in pairs(v) {
+                match k {
+                    "exact" => n.exact_heap_blocks = nz(Some(x)),
+                    "lossy" => n.lossy_heap_blocks = nz(Some(x)),
+                    _ => {}
+                }
+            }
+        }
+        "Buffers" => buffers(n, v),
+        "I/O Timings" => io_timings(n, v),
         "Sort Method" => {
             // `external merge  Disk: 11336kB` / `quicksort  Memory: 25kB`
             let (method, space) = match v.find("  ") {
@@ -86,8 +229,93 @@ fn property(n: &mut PlanNode, key: &str, value: &str) {
                 n.sort_space_kb = number(kb);
             }
         }
+        "Buckets" | "Batches" => {
+            // `Buckets: 65536 (originally 1024)  Batches: 4 (originally 1)  Memory Usage: 4097kB`
+            // (Hash); `Batches: 5  Memory Usage: 4145kB  Disk Usage: 2000kB` (HashAggregate)
+            let text = format!("{key}: {v}");
+            for seg in text.split("  ") {
+                let Some((k, val)) = seg.split_once(':') else { continue };
+                let val = val.trim();
+                let (now, orig) = match val.split_once(" (originally ") {
+                    Some((a, b)) => (number(a), number(b.trim_end_matches(')'))),
+                    None => (number(val), None),
+                };
+                match k.trim() {
+                    "Buckets" => {
+                        n.hash_buckets = now;
+                        n.original_hash_buckets = orig.filter(|o| Some(*o) != now);
+                    }
+                    "Batches" => {
+                        n.hash_batches = now;
+                        n.original_hash_batches = orig.filter(|o| Some(*o) != now);
+                    }
+                    "Memory Usage" => n.peak_memory_kb = now,
+                    "Disk Usage" => n.disk_usage_kb = nz(now),
+                    _ => {}
+                }
+            }
+        }
         _ => {}
     }
+}
+
+/// A comma-separated list that may contain commas inside parentheses or quotes.
+pub fn split_list(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut cur = String::new();
+    for c in v.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+/// Lines about the whole plan rather than a node.
+fn plan_line(plan: &mut Plan, body: &str) -> bool {
+    let (k, v) = match body.split_once(':') {
+        Some((k, v)) => (k.trim(), v.trim()),
+        None => return false,
+    };
+    match k {
+        "Query Text" => plan.query_text = Some(v.to_string()),
+        "Planning Time" | "Planning time" => plan.planning_ms = number(v),
+        "Execution Time" | "Execution time" | "Total runtime" => plan.execution_ms = number(v),
+        "Settings" => plan.settings = split_list(v),
+        "Query Identifier" | "Serialization" => {}
+        _ if k.starts_with("Trigger ") => {
+            // `Trigger RI_ConstraintTrigger_a_1 for constraint fk: time=0.1 calls=1`
+            let name = k["Trigger ".len()..]
+                .split(" for constraint ")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            let p = pairs(v);
+            let get = |key: &str| p.iter().find(|(kk, _)| *kk == key).map(|(_, x)| *x);
+            plan.triggers.push(Trigger {
+                name,
+                time_ms: get("time"),
+                calls: get("calls"),
+            });
+        }
+        _ => return false,
+    }
+    true
 }
 
 pub fn parse(text: &str) -> Option<Plan> {
@@ -95,78 +323,111 @@ pub fn parse(text: &str) -> Option<Plan> {
     // (indent of the node line, node); the stack holds the open ancestors.
     let mut stack: Vec<(usize, PlanNode)> = Vec::new();
     let mut root: Option<PlanNode> = None;
-    let close_to =
-        |stack: &mut Vec<(usize, PlanNode)>, root: &mut Option<PlanNode>, indent: usize| {
-            while let Some((i, _)) = stack.last() {
-                if *i < indent {
-                    break;
-                }
-                let (_, node) = stack.pop().expect("non-empty");
-                match stack.last_mut() {
-                    Some((_, parent)) => parent.children.push(node),
-                    None => *root = Some(node),
-                }
+    let mut label: Option<String> = None;
+    // Inside a `Planning:` / `JIT:` block: its indent, and whether it is the JIT one.
+    let mut block: Option<(usize, bool)> = None;
+    let close_to = |stack: &mut Vec<(usize, PlanNode)>, root: &mut Option<PlanNode>, indent: usize| {
+        while let Some((i, _)) = stack.last() {
+            if *i < indent {
+                break;
             }
-        };
-    for raw in text.lines() {
-        // psql's `+` wrap markers and a leading/trailing pipe or quote from pasted output.
-        let line = raw.trim_end().trim_end_matches('+').trim_end();
-        let line = line.trim_start_matches('\t');
-        if line.trim().is_empty() || line.trim_start().starts_with("QUERY PLAN") {
-            continue;
+            let (_, node) = stack.pop().expect("non-empty");
+            match stack.last_mut() {
+                Some((_, parent)) => parent.children.push(node),
+                None if root.is_none() => *root = Some(node),
+                None => {}
+            }
         }
+    };
+    for raw in text.lines() {
+        // auto_explain indents the whole plan with a tab.
+        let line = raw.strip_prefix('\t').unwrap_or(raw).replace('\t', "        ");
         let trimmed = line.trim_start();
-        if trimmed.chars().all(|c| c == '-')
-            || (trimmed.starts_with('(') && trimmed.ends_with("rows)"))
-        {
+        if trimmed.is_empty() {
             continue;
         }
         let indent = line.len() - trimmed.len();
-        if let Some(rest) = trimmed.strip_prefix("Query Text:") {
-            plan.query_text = Some(rest.trim().to_string());
-            continue;
+        if let Some((bi, jit)) = block {
+            if indent > bi {
+                if jit {
+                    if let Some(v) = trimmed.strip_prefix("Functions:") {
+                        plan.jit_functions = number(v);
+                    } else if let Some(v) = trimmed.strip_prefix("Timing:") {
+                        plan.jit_ms = v
+                            .split(", ")
+                            .find_map(|p| p.trim().strip_prefix("Total "))
+                            .and_then(number);
+                    }
+                }
+                continue;
+            }
+            block = None;
         }
-        if let Some(rest) = trimmed.strip_prefix("Planning Time:") {
-            plan.planning_ms = number(rest.trim_end_matches(" ms"));
-            continue;
-        }
-        if let Some(rest) = trimmed.strip_prefix("Execution Time:") {
-            plan.execution_ms = number(rest.trim_end_matches(" ms"));
+        if trimmed == "Planning:" || trimmed == "JIT:" {
+            block = Some((indent, trimmed == "JIT:"));
             continue;
         }
         let is_arrow = trimmed.starts_with("->");
         let body = trimmed.trim_start_matches("->").trim_start();
         let node_indent = indent;
-        let looks_like_node = is_arrow
-            || (stack.is_empty() && root.is_none())
+        if !is_arrow
+            && (body.starts_with("InitPlan ") || body.starts_with("SubPlan ") || body.starts_with("CTE "))
+            && !body.contains(": ")
+        {
+            close_to(&mut stack, &mut root, indent);
+            label = Some(
+                body.split(" (returns")
+                    .next()
+                    .unwrap_or(body)
+                    .trim()
+                    .to_string(),
+            );
+            continue;
+        }
+        if !is_arrow && plan_line(&mut plan, body) {
+            continue;
+        }
+        let node_like = is_arrow
             || body.contains("(cost=")
-            || body.contains("(actual ");
-        if looks_like_node && let Some(c) = header_re().captures(body) {
+            || body.contains("(actual ")
+            || body.contains("(never executed)")
+            || (looks_like_node(body) && (stack.is_empty() || !body.contains(':')));
+        if node_like && let Some(c) = header_re().captures(body) {
             let mut n = PlanNode::default();
-            split_name(&c["name"], &mut n);
+            classify(&c["name"], &mut n);
             let f = |k: &str| c.name(k).and_then(|m| m.as_str().parse::<f64>().ok());
             n.startup_cost = f("sc");
             n.total_cost = f("tc");
             n.plan_rows = f("pr");
+            n.plan_width = f("w");
+            n.actual_startup_ms = f("as");
             n.actual_ms = f("at");
             n.actual_rows = f("ar");
             n.loops = f("lp");
-            n.never_executed = c.name("never").is_some();
+            if c.name("never").is_some() {
+                n.never_executed = true;
+                n.loops = Some(0.0);
+            }
+            n.subplan_name = label.take();
             if root.is_some() && stack.is_empty() {
-                // A second top-level tree (e.g. a trigger line): keep the first.
+                // A second top-level tree: keep the first.
                 continue;
             }
             close_to(&mut stack, &mut root, node_indent);
+            if stack.is_empty() && root.is_some() {
+                continue;
+            }
             stack.push((node_indent, n));
             continue;
         }
-        if let Some((k, v)) = body.split_once(": ")
-            && let Some((_, node)) = stack.last_mut()
-        {
-            property(node, k.trim(), v);
-        } else if let Some((k, v)) = body.split_once(':')
-            && let Some((_, node)) = stack.last_mut()
-        {
+        if let Some((_, node)) = stack.last_mut() {
+            let (k, v) = match body.split_once(": ") {
+                Some(kv) => kv,
+                None => match body.split_once(':') {
+                    Some(kv) => kv,
+                    None => continue,
+                },
+            };
             property(node, k.trim(), v);
         }
     }
@@ -177,25 +438,30 @@ pub fn parse(text: &str) -> Option<Plan> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::parse as parse_any;
 
     #[test]
     fn auto_explain_entry() {
         let text = "\tQuery Text: SELECT * FROM orders WHERE user_id = $1 ORDER BY created_at DESC LIMIT 20
 \tLimit  (cost=30375.17..30377.27 rows=18 width=74) (actual time=239.037..239.121 rows=13 loops=1)
 \t  Buffers: shared hit=866 read=19208
+\t  I/O Timings: shared read=130.027
 \t  ->  Gather Merge  (cost=30375.17..30377.27 rows=18 width=74) (actual time=239.035..239.118 rows=13 loops=1)
+\t        Workers Planned: 2
 \t        Workers Launched: 2
 \t        ->  Sort  (cost=29375.14..29375.17 rows=9 width=74) (actual time=213.034..213.036 rows=4 loops=3)
 \t              Sort Key: created_at DESC
 \t              Sort Method: external merge  Disk: 11336kB
+\t              Worker 0:  Sort Method: quicksort  Memory: 25kB
 \t              ->  Parallel Seq Scan on orders  (cost=0.00..29375.00 rows=9 width=74) (actual time=60.027..212.969 rows=4 loops=3)
 \t                    Filter: ((user_id = 41199) AND (status = 'completed'::text))
 \t                    Rows Removed by Filter: 499996
 ";
-        let p = parse(text).unwrap();
+        let p = parse_any(text).unwrap();
         assert!(p.query_text.unwrap().starts_with("SELECT"));
         assert_eq!(p.root.node_type, "Limit");
+        assert_eq!(p.root.buffers.shared_read, Some(19208.0));
+        assert_eq!(p.root.io_read_ms, Some(130.027));
         let sort = &p.root.children[0].children[0];
         assert_eq!(sort.sort_method.as_deref(), Some("external merge"));
         assert_eq!(sort.sort_space_kb, Some(11336.0));
@@ -203,23 +469,67 @@ mod tests {
         assert!(scan.parallel && scan.is_seq_scan());
         assert_eq!(scan.relation.as_deref(), Some("orders"));
         assert_eq!(scan.rows_read(), Some(3.0 * 500000.0));
+        // Under a Gather, per-loop times are per process and run side by side.
+        assert!((scan.inclusive_ms.unwrap() - 212.969).abs() < 1e-6);
+        assert!((p.root.exclusive_ms.unwrap() - (239.121 - 239.118)).abs() < 1e-6);
     }
 
     #[test]
-    fn psql_output_with_index_scan() {
+    fn psql_output_names_and_blocks() {
         let text = "                                QUERY PLAN
 ---------------------------------------------------------------------------
- Index Scan using order_items_order_id_idx on order_items i  (cost=0.43..8.5 rows=4 width=20) (actual time=0.02..0.03 rows=4 loops=1)
-   Index Cond: (order_id = 42)
+ HashAggregate  (cost=10.0..12.0 rows=10 width=12) (actual time=1.0..1.2 rows=10 loops=1)
+   Group Key: i.order_id
+   Batches: 1  Memory Usage: 24kB
+   InitPlan 1 (returns $0)
+     ->  Result  (cost=0.00..0.01 rows=1 width=4) (actual time=0.001..0.001 rows=1 loops=1)
+   ->  Hash Left Join  (cost=1.0..9.0 rows=100 width=12) (actual time=0.1..0.9 rows=100 loops=1)
+         Hash Cond: (i.order_id = o.id)
+         ->  Index Scan Backward using order_items_order_id_idx on public.order_items i  (cost=0.43..8.5 rows=4 width=20) (never executed)
+               Index Cond: (order_id = 42)
+         ->  Hash  (cost=1.0..1.0 rows=10 width=4) (actual time=0.05..0.05 rows=10 loops=1)
+               Buckets: 1024 (originally 512)  Batches: 1  Memory Usage: 9kB
+               ->  Bitmap Heap Scan on orders o  (cost=1.0..1.0 rows=10 width=4) (actual time=0.01..0.04 rows=10 loops=1)
+                     Heap Blocks: exact=3 lossy=7
+                     ->  Bitmap Index Scan on orders_pkey  (cost=0.0..1.0 rows=10 width=0) (actual time=0.01..0.01 rows=10 loops=1)
+ Planning:
+   Buffers: shared hit=12
  Planning Time: 0.1 ms
- Execution Time: 0.05 ms
-(4 rows)
+ Trigger RI_ConstraintTrigger_a_1 for constraint fk: time=0.5 calls=3
+ JIT:
+   Functions: 4
+   Timing: Generation 0.8 ms, Inlining 0.0 ms, Optimization 0.4 ms, Emission 6.6 ms, Total 7.8 ms
+ Execution Time: 1.5 ms
+(20 rows)
 ";
-        let p = parse(text).unwrap();
-        assert_eq!(p.root.index.as_deref(), Some("order_items_order_id_idx"));
-        assert_eq!(p.root.relation.as_deref(), Some("order_items"));
-        assert_eq!(p.root.alias.as_deref(), Some("i"));
-        assert_eq!(p.root.index_cond.as_deref(), Some("(order_id = 42)"));
-        assert_eq!(p.execution_ms, Some(0.05));
+        let p = parse_any(text).unwrap();
+        let r = &p.root;
+        assert_eq!((r.node_type.as_str(), r.strategy.as_deref()), ("Aggregate", Some("Hashed")));
+        assert_eq!(r.children.len(), 2);
+        assert_eq!(r.children[0].subplan_name.as_deref(), Some("InitPlan 1"));
+        let join = &r.children[1];
+        assert_eq!((join.node_type.as_str(), join.join_type.as_deref()), ("Hash Join", Some("Left")));
+        let scan = &join.children[0];
+        assert!(scan.backward && scan.never_executed);
+        assert_eq!(scan.schema.as_deref(), Some("public"));
+        assert_eq!(scan.alias.as_deref(), Some("i"));
+        let hash = &join.children[1];
+        assert_eq!((hash.hash_buckets, hash.original_hash_buckets), (Some(1024.0), Some(512.0)));
+        let bitmap = &hash.children[0];
+        assert_eq!((bitmap.exact_heap_blocks, bitmap.lossy_heap_blocks), (Some(3.0), Some(7.0)));
+        assert_eq!(bitmap.children[0].index.as_deref(), Some("orders_pkey"));
+        assert_eq!(p.execution_ms, Some(1.5));
+        assert_eq!((p.jit_functions, p.jit_ms), (Some(4.0), Some(7.8)));
+        assert_eq!(p.triggers[0].calls, Some(3.0));
+        assert_eq!(r.buffers.shared_hit, None, "planning buffers are not the root's");
+        assert_eq!(r.label(), "HashAggregate");
+        assert_eq!(join.label(), "Hash Left Join");
+    }
+
+    #[test]
+    fn costs_off() {
+        let p = parse_any("Sort\n  Sort Key: a\n  ->  Seq Scan on t\n        Filter: (a > 1)\n").unwrap();
+        assert_eq!(p.root.node_type, "Sort");
+        assert_eq!(p.root.children[0].filter.as_deref(), Some("(a > 1)"));
     }
 }

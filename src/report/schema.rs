@@ -137,7 +137,28 @@ pub struct Query {
     pub users: Vec<String>,
     pub applications: Vec<String>,
     pub plans: u64,
+    /// Facts over all of this statement's logged plans; `null` without plans.
+    pub plan_evidence: Option<PlanEvidence>,
     pub samples: Vec<SampleOut>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct PlanEvidence {
+    /// Plans that parsed.
+    pub plans: u64,
+    /// Filtered sequential scans: relation and in how many plans.
+    pub seq_scans: Vec<Count>,
+    /// Indexes used, and in how many plans.
+    pub indexes: Vec<Count>,
+    /// Plans in which a sort, hash or aggregate wrote to disk, and the largest spill.
+    pub spills: u64,
+    pub max_spill_kb: f64,
+}
+
+#[derive(Serialize, Debug)]
+pub struct Count {
+    pub name: String,
+    pub plans: u64,
 }
 
 #[derive(Serialize, Debug)]
@@ -248,6 +269,23 @@ pub fn build(
                 users: g.users.values.clone(),
                 applications: g.apps.values.clone(),
                 plans: g.plans,
+                plan_evidence: (g.plan_stats.samples > 0).then(|| {
+                    let counts = |v: &[(String, u64)]| {
+                        v.iter()
+                            .map(|(name, plans)| Count {
+                                name: name.clone(),
+                                plans: *plans,
+                            })
+                            .collect()
+                    };
+                    PlanEvidence {
+                        plans: g.plan_stats.samples,
+                        seq_scans: counts(&g.plan_stats.seq_scans),
+                        indexes: counts(&g.plan_stats.indexes),
+                        spills: g.plan_stats.spill_samples,
+                        max_spill_kb: round3(g.plan_stats.max_spill_kb),
+                    }
+                }),
                 samples: samples
                     .iter()
                     .map(|s| sample_out(s, files, opts.show_params))

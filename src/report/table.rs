@@ -154,7 +154,7 @@ pub fn write(report: &Report, w: &mut dyn Write, width: Option<u16>) -> io::Resu
     Ok(())
 }
 
-fn write_findings(report: &Report, w: &mut dyn Write) -> io::Result<()> {
+pub fn write_findings(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     let f = &report.findings;
     if f.is_empty() {
         writeln!(w, "No findings.")?;

@@ -155,7 +155,7 @@ impl<'a> Context<'a> {
             p.root.walk(&mut |n, _| {
                 if n.is_seq_scan()
                     && n.filter.is_some()
-                    && let (Some(r), Some(read)) = (&n.relation, n.rows_read())
+                    && let (Some(r), Some((read, _))) = (&n.relation, n.scan_rows())
                 {
                     let e = rows.entry(r.clone()).or_insert(0.0);
                     *e = e.max(read);

@@ -247,7 +247,7 @@ fn candidate(
         p.root.walk(&mut |n, _| {
             if n.is_seq_scan()
                 && n.relation.as_deref() == Some(table)
-                && let (Some(read), Some(kept)) = (n.rows_read(), n.rows_total())
+                && let Some((read, kept)) = n.scan_rows()
                 && read > 0.0
                 && kept / read > cfg.get("max_selectivity")
             {

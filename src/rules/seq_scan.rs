@@ -26,7 +26,7 @@ fn hits<'p>(a: &'p Analyzed, cfg: &RuleConfig) -> Vec<Hit<'p>> {
         if !n.is_seq_scan() || n.filter.is_none() || n.relation.is_none() {
             return;
         }
-        let (Some(read), Some(kept)) = (n.rows_read(), n.rows_total()) else {
+        let Some((read, kept)) = n.scan_rows() else {
             return;
         };
         if read < cfg.get("min_rows_read") || read <= 0.0 {

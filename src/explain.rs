@@ -1,0 +1,248 @@
+//! `qperf explain`: one plan, read like a workload of one statement, so the same rules
+//! and index advice apply; printed as a tree with time per node and the findings.
+
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use anyhow::{Context as _, Result, anyhow};
+use serde::Serialize;
+
+use crate::aggregate::{Aggregator, Filters};
+use crate::cli::ExplainArgs;
+use crate::event::{Dialect, EventSink, QueryEvent};
+use crate::ingest::FileStats;
+use crate::plan::{self, Plan, PlanFormat, PlanNode};
+use crate::report::schema::{self, FindingOut, IndexOut};
+use crate::report::table::fmt_ms;
+use crate::report::{OutputFormat, SortKey};
+use crate::rules;
+use crate::{exit, load_schema, seq_config, settings_from};
+
+#[derive(Serialize)]
+struct ExplainReport<'a> {
+    version: u32,
+    tool: schema::Tool,
+    source: String,
+    plan: &'a Plan,
+    findings: Vec<FindingOut>,
+    indexes: Vec<IndexOut>,
+}
+
+fn read_input(file: &Option<std::path::PathBuf>) -> Result<(String, String)> {
+    match file.as_deref() {
+        None => read_stdin(),
+        Some(p) if p == Path::new("-") => read_stdin(),
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+            Ok((p.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()))
+        }
+    }
+}
+
+fn read_stdin() -> Result<(String, String)> {
+    let mut bytes = Vec::new();
+    io::stdin()
+        .read_to_end(&mut bytes)
+        .context("cannot read standard input")?;
+    Ok(("<stdin>".into(), String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+pub fn run(args: ExplainArgs) -> Result<u8> {
+    let settings = settings_from(&args.set)?;
+    let (name, text) = read_input(&args.file)?;
+    let plan = plan::parse(&text).ok_or_else(|| {
+        anyhow!(
+            "{name}: no query plan recognized; expected PostgreSQL EXPLAIN output (text or FORMAT JSON, \
+             with or without psql's frame) or MySQL EXPLAIN FORMAT=JSON"
+        )
+    })?;
+    let dialect = if plan.format == PlanFormat::MysqlJson {
+        Dialect::Mysql
+    } else {
+        Dialect::Postgres
+    };
+    let sql = args
+        .sql
+        .clone()
+        .or_else(|| plan.query_text.clone())
+        .unwrap_or_default();
+    let mut agg = Aggregator::new(Filters::default(), seq_config(&settings));
+    agg.dialect = dialect;
+    agg.event(QueryEvent {
+        file: 0,
+        line: 1,
+        sql,
+        duration_ms: plan.total_ms(),
+        plan: Some(text.clone()),
+        ..Default::default()
+    });
+    agg.finish();
+    let schema_ddl = match &args.schema {
+        Some(p) => load_schema(p, dialect)?,
+        None => crate::sql::schema::Schema::default(),
+    };
+    let ctx = rules::Context::build(&agg, &schema_ddl, &settings);
+    let findings = rules::run(&ctx, &settings);
+    let files = vec![FileStats {
+        path: name.clone(),
+        ..Default::default()
+    }];
+    let full = schema::build(
+        &agg,
+        &files,
+        &schema::BuildOptions {
+            show_params: false,
+            sort: SortKey::Total,
+            top: None,
+        },
+        Some(&schema::Analysis {
+            findings: &findings,
+            advice: &ctx.advice,
+            unparsed: &[],
+        }),
+    );
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        OutputFormat::Json => {
+            let r = ExplainReport {
+                version: schema::VERSION,
+                tool: full.tool,
+                source: name,
+                plan: &plan,
+                findings: full.findings,
+                indexes: full.indexes,
+            };
+            serde_json::to_writer_pretty(&mut out, &r)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Sql => crate::report::sql::write(&full, &mut out)?,
+        OutputFormat::Table => {
+            write_tree(&plan, &full.findings, &mut out)?;
+            crate::report::table::write_findings(&full, &mut out)?;
+        }
+    }
+    out.flush().context("failed to write the report")?;
+    Ok(exit::OK)
+}
+
+fn rows(n: &PlanNode) -> String {
+    let est = n.plan_rows.map(|r| format!("{r}")).unwrap_or_else(|| "-".into());
+    let act = if n.never_executed {
+        "never".to_string()
+    } else {
+        n.actual_rows.map(|r| format!("{r}")).unwrap_or_else(|| "-".into())
+    };
+    let loops = match n.loops {
+        Some(l) if l > 1.0 => format!(" ×{l}"),
+        _ => String::new(),
+    };
+    format!("{est} → {act}{loops}")
+}
+
+fn details(n: &PlanNode) -> Vec<String> {
+    let mut d = Vec::new();
+    if let Some(f) = &n.index_cond {
+        d.push(format!("Index Cond: {f}"));
+    }
+    if let Some(f) = &n.filter {
+        let removed = n
+            .rows_removed_by_filter
+            .map(|r| format!(" ({} rows removed)", rules::count(r)))
+            .unwrap_or_default();
+        d.push(format!("Filter: {f}{removed}"));
+    }
+    if let Some(c) = n.hash_cond.as_ref().or(n.merge_cond.as_ref()).or(n.join_filter.as_ref()) {
+        d.push(format!("Cond: {c}"));
+    }
+    if let Some(m) = &n.sort_method {
+        let space = match (n.sort_space_kb, &n.sort_space_type) {
+            (Some(kb), Some(t)) => format!("  {t}: {kb}kB"),
+            _ => String::new(),
+        };
+        d.push(format!("Sort: {m}{space}"));
+    }
+    if let Some(b) = n.hash_batches.filter(|b| *b > 1.0) {
+        d.push(format!("Hash batches: {b}"));
+    }
+    d
+}
+
+/// The tree, one line per node: exclusive time and share, rows estimated → actual,
+/// and a marker on the nodes a finding names.
+pub fn write_tree(plan: &Plan, findings: &[FindingOut], w: &mut dyn Write) -> io::Result<()> {
+    let total = plan.total_ms().unwrap_or(0.0);
+    let timing = plan.has_timing();
+    let fmt_name = match plan.format {
+        PlanFormat::PgText => "PostgreSQL text",
+        PlanFormat::PgJson => "PostgreSQL JSON",
+        PlanFormat::MysqlJson => "MySQL JSON",
+    };
+    let mut head = format!("Plan ({fmt_name}, {} nodes)", plan.root.count());
+    if let Some(e) = plan.execution_ms {
+        head.push_str(&format!(", execution {}", fmt_ms(e)));
+    }
+    if let Some(p) = plan.planning_ms {
+        head.push_str(&format!(", planning {}", fmt_ms(p)));
+    }
+    writeln!(w, "{head}")?;
+    if let Some(q) = &plan.query_text {
+        writeln!(w, "Query: {q}")?;
+    }
+    writeln!(w)?;
+    if timing {
+        writeln!(w, "{:>4}  {:>10} {:>6}  {:<24} node", "#", "self", "share", "rows est → actual")?;
+    } else {
+        writeln!(w, "{:>4}  {:<24} node", "#", "rows est → actual")?;
+    }
+    let mut id = 0usize;
+    plan.root.walk(&mut |n, path| {
+        id += 1;
+        let marks: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.evidence.get("node_id").and_then(|v| v.as_u64()) == Some(id as u64))
+            .map(|f| f.rule.as_str())
+            .collect();
+        let indent = "   ".repeat(path.len());
+        let label = match &n.subplan_name {
+            Some(s) => format!("[{s}] {}", n.label()),
+            None => n.label(),
+        };
+        let mark = if marks.is_empty() {
+            String::new()
+        } else {
+            format!("   ◀ {}", marks.join(", "))
+        };
+        let line = if timing {
+            let ex = n.exclusive_ms.unwrap_or(0.0);
+            let share = if total > 0.0 { ex / total * 100.0 } else { 0.0 };
+            format!(
+                "{id:>4}  {:>10} {:>5.1}%  {:<24} {indent}{label}{mark}",
+                fmt_ms(ex),
+                share,
+                rows(n)
+            )
+        } else {
+            format!("{id:>4}  {:<24} {indent}{label}{mark}", rows(n))
+        };
+        let _ = writeln!(w, "{line}");
+        for d in details(n) {
+            let pad = if timing { 50 } else { 31 };
+            let _ = writeln!(w, "{:pad$}{indent}   {d}", "");
+        }
+    });
+    writeln!(w)?;
+    for t in &plan.triggers {
+        writeln!(
+            w,
+            "Trigger {}: {} calls, {}",
+            t.name,
+            t.calls.unwrap_or(0.0),
+            t.time_ms.map(fmt_ms).unwrap_or_else(|| "-".into())
+        )?;
+    }
+    if let Some(j) = plan.jit_ms {
+        writeln!(w, "JIT: {} functions, {}", plan.jit_functions.unwrap_or(0.0), fmt_ms(j))?;
+    }
+    Ok(())
+}
