@@ -208,6 +208,129 @@ def disk_spill():
     ok.write("fixtures/rules/disk-spill/ok.log")
 
 
-for f in (disk_spill, seq_scan, missing_index, select_star, n_plus_one, repeated_query, leading_wildcard_like,
+MISEST_PLAN = """Hash Join  (cost=10.0..900.0 rows=12 width=16) (actual time=5.0..{ms} rows=48211 loops=1)
+  Hash Cond: (a.zip = z.zip)
+  ->  Seq Scan on addresses a  (cost=0.00..500.0 rows=12 width=8) (actual time=0.01..40.0 rows=48211 loops=1)
+        Filter: ((city = 'Paris'::text) AND (zip ~~ '75%'::text))
+        Rows Removed by Filter: 1000
+  ->  Hash  (cost=5.0..5.0 rows=400 width=8) (actual time=0.3..0.3 rows=400 loops=1)
+        Buckets: 1024  Batches: 1  Memory Usage: 24kB
+        ->  Seq Scan on zones z  (cost=0.00..5.0 rows=400 width=8) (actual time=0.01..0.1 rows=400 loops=1)
+"""
+FINE_PLAN = """Hash Join  (cost=10.0..900.0 rows=45000 width=16) (actual time=5.0..{ms} rows=48211 loops=1)
+  Hash Cond: (a.zip = z.zip)
+  ->  Seq Scan on addresses a  (cost=0.00..500.0 rows=46000 width=8) (actual time=0.01..40.0 rows=48211 loops=1)
+  ->  Hash  (cost=5.0..5.0 rows=400 width=8) (actual time=0.3..0.3 rows=400 loops=1)
+        Buckets: 1024  Batches: 1  Memory Usage: 24kB
+        ->  Seq Scan on zones z  (cost=0.00..5.0 rows=400 width=8) (actual time=0.01..0.1 rows=400 loops=1)
+"""
+LIMITED_PLAN = """Limit  (cost=0.00..2.0 rows=10 width=8) (actual time=0.01..{ms} rows=10 loops=1)
+  ->  Seq Scan on events  (cost=0.00..20000.0 rows=100000 width=8) (actual time=0.01..{ms} rows=10 loops=1)
+"""
+
+
+def row_misestimate():
+    hit = Log()
+    for i in range(2):
+        hit.execute(1001, 80.0, "SELECT a.id, z.name FROM addresses a JOIN zones z ON z.zip = a.zip WHERE a.city = $1 AND a.zip LIKE $2",
+                    ["Paris", "75%"], MISEST_PLAN.format(ms=80.0))
+    hit.write("fixtures/rules/row-misestimate/hit.log")
+    ok = Log()
+    for i in range(2):
+        ok.execute(1002, 80.0, "SELECT a.id, z.name FROM addresses a JOIN zones z ON z.zip = a.zip", None,
+                   FINE_PLAN.format(ms=80.0))
+        ok.statement(1002, 0.5, "SELECT id FROM events LIMIT 10")
+        ok.lines.append(f"{ok.stamp()} [1002] app@shop LOG:  duration: 0.500 ms  plan:")
+        ok.lines.append("\tQuery Text: SELECT id FROM events LIMIT 10")
+        for l in LIMITED_PLAN.format(ms=0.5).strip("\n").split("\n"):
+            ok.lines.append("\t" + l)
+    ok.write("fixtures/rules/row-misestimate/ok.log")
+
+
+NL_PLAN = """Nested Loop  (cost=0.00..90000.0 rows=1200 width=16) (actual time=0.05..{ms} rows=1200 loops=1)
+  ->  Seq Scan on orders o  (cost=0.00..50.0 rows=200 width=8) (actual time=0.01..0.2 rows=200 loops=1)
+        Filter: (user_id = 7)
+        Rows Removed by Filter: 2000
+  ->  Seq Scan on order_items i  (cost=0.00..1500.0 rows=20 width=8) (actual time=0.4..1.4 rows=20 loops=200)
+        Filter: (order_id = o.id)
+        Rows Removed by Filter: 99980
+"""
+NL_OK_PLAN = """Nested Loop  (cost=0.43..900.0 rows=1200 width=16) (actual time=0.05..{ms} rows=1200 loops=1)
+  ->  Seq Scan on orders o  (cost=0.00..50.0 rows=60 width=8) (actual time=0.01..0.2 rows=60 loops=1)
+        Filter: (user_id = 7)
+        Rows Removed by Filter: 2000
+  ->  Index Scan using order_items_order_id_idx on order_items i  (cost=0.43..8.0 rows=20 width=8) (actual time=0.01..0.02 rows=20 loops=60)
+        Index Cond: (order_id = o.id)
+"""
+
+
+def nested_loop():
+    hit = Log()
+    for i in range(2):
+        hit.execute(1101, 300.0, "SELECT i.* FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.user_id = $1",
+                    [7], NL_PLAN.format(ms=300.0))
+    hit.write("fixtures/rules/nested-loop/hit.log")
+    ok = Log()
+    for i in range(2):
+        ok.execute(1102, 2.0, "SELECT i.* FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.user_id = $1",
+                   [7], NL_OK_PLAN.format(ms=2.0))
+    ok.write("fixtures/rules/nested-loop/ok.log")
+
+
+LOSSY_PLAN = """Bitmap Heap Scan on events  (cost=900.0..60000.0 rows=50000 width=8) (actual time=20.0..{ms} rows=52000 loops=1)
+  Recheck Cond: (created_at >= '2026-01-01 00:00:00+00'::timestamp with time zone)
+  Rows Removed by Index Recheck: 1840000
+  Heap Blocks: exact={exact} lossy={lossy}
+  ->  Bitmap Index Scan on events_created_at_idx  (cost=0.00..890.0 rows=50000 width=0) (actual time=15.0..15.0 rows=52000 loops=1)
+        Index Cond: (created_at >= '2026-01-01 00:00:00+00'::timestamp with time zone)
+"""
+
+
+def lossy_bitmap():
+    for kind, exact, lossy in (("hit", 11000, 42000), ("ok", 11000, 0)):
+        log = Log()
+        for i in range(2):
+            plan = LOSSY_PLAN.format(ms=400.0, exact=exact, lossy=lossy).replace(" lossy=0", "")
+            log.execute(1201, 400.0, "SELECT id FROM events WHERE created_at >= $1", ["2026-01-01"], plan)
+        log.write(f"fixtures/rules/lossy-bitmap/{kind}.log")
+
+
+IOS_PLAN = """Index Only Scan using orders_user_id_idx on orders  (cost=0.43..900.0 rows=50000 width=8) (actual time=0.05..{ms} rows=50000 loops=1)
+  Index Cond: (user_id > 100)
+  Heap Fetches: {fetches}
+"""
+
+
+def heap_fetches():
+    for kind, fetches in (("hit", 48000), ("ok", 12)):
+        log = Log()
+        for i in range(2):
+            log.execute(1301, 60.0, "SELECT user_id FROM orders WHERE user_id > $1", [100],
+                        IOS_PLAN.format(ms=60.0, fetches=fetches))
+        log.write(f"fixtures/rules/heap-fetches/{kind}.log")
+
+
+HOT_PLAN = """Sort  (cost=80000.0..81000.0 rows=350000 width=22) (actual time=900.0..1000.0 rows=350000 loops=1)
+  Sort Key: created_at
+  Sort Method: quicksort  Memory: 30000kB
+  ->  Seq Scan on orders  (cost=0.00..40000.0 rows=350000 width=22) (actual time=0.02..150.0 rows=350000 loops=1)
+"""
+COOL_PLAN = """Unique  (cost=80000.0..82000.0 rows=350000 width=22) (actual time=300.0..400.0 rows=350000 loops=1)
+  ->  Sort  (cost=80000.0..81000.0 rows=350000 width=22) (actual time=200.0..270.0 rows=350000 loops=1)
+        Sort Key: created_at
+        Sort Method: quicksort  Memory: 30000kB
+        ->  Seq Scan on orders  (cost=0.00..40000.0 rows=350000 width=22) (actual time=0.02..140.0 rows=350000 loops=1)
+"""
+
+
+def hot_node():
+    for kind, plan, ms in (("hit", HOT_PLAN, 1000.0), ("ok", COOL_PLAN, 400.0)):
+        log = Log()
+        for i in range(2):
+            log.execute(1401, ms, "SELECT DISTINCT id, created_at FROM orders ORDER BY created_at", None, plan)
+        log.write(f"fixtures/rules/hot-node/{kind}.log")
+
+
+for f in (row_misestimate, nested_loop, lossy_bitmap, heap_fetches, hot_node, disk_spill, seq_scan, missing_index, select_star, n_plus_one, repeated_query, leading_wildcard_like,
           function_on_column, large_offset):
     f()

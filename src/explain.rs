@@ -34,7 +34,10 @@ fn read_input(file: &Option<std::path::PathBuf>) -> Result<(String, String)> {
         Some(p) if p == Path::new("-") => read_stdin(),
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-            Ok((p.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()))
+            Ok((
+                p.display().to_string(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            ))
         }
     }
 }
@@ -44,7 +47,10 @@ fn read_stdin() -> Result<(String, String)> {
     io::stdin()
         .read_to_end(&mut bytes)
         .context("cannot read standard input")?;
-    Ok(("<stdin>".into(), String::from_utf8_lossy(&bytes).into_owned()))
+    Ok((
+        "<stdin>".into(),
+        String::from_utf8_lossy(&bytes).into_owned(),
+    ))
 }
 
 pub fn run(args: ExplainArgs) -> Result<u8> {
@@ -127,11 +133,16 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
 }
 
 fn rows(n: &PlanNode) -> String {
-    let est = n.plan_rows.map(|r| format!("{r}")).unwrap_or_else(|| "-".into());
+    let est = n
+        .plan_rows
+        .map(|r| format!("{r}"))
+        .unwrap_or_else(|| "-".into());
     let act = if n.never_executed {
         "never".to_string()
     } else {
-        n.actual_rows.map(|r| format!("{r}")).unwrap_or_else(|| "-".into())
+        n.actual_rows
+            .map(|r| format!("{r}"))
+            .unwrap_or_else(|| "-".into())
     };
     let loops = match n.loops {
         Some(l) if l > 1.0 => format!(" ×{l}"),
@@ -152,7 +163,12 @@ fn details(n: &PlanNode) -> Vec<String> {
             .unwrap_or_default();
         d.push(format!("Filter: {f}{removed}"));
     }
-    if let Some(c) = n.hash_cond.as_ref().or(n.merge_cond.as_ref()).or(n.join_filter.as_ref()) {
+    if let Some(c) = n
+        .hash_cond
+        .as_ref()
+        .or(n.merge_cond.as_ref())
+        .or(n.join_filter.as_ref())
+    {
         d.push(format!("Cond: {c}"));
     }
     if let Some(m) = &n.sort_method {
@@ -191,7 +207,11 @@ pub fn write_tree(plan: &Plan, findings: &[FindingOut], w: &mut dyn Write) -> io
     }
     writeln!(w)?;
     if timing {
-        writeln!(w, "{:>4}  {:>10} {:>6}  {:<24} node", "#", "self", "share", "rows est → actual")?;
+        writeln!(
+            w,
+            "{:>4}  {:>10} {:>6}  {:<24} node",
+            "#", "self", "share", "rows est → actual"
+        )?;
     } else {
         writeln!(w, "{:>4}  {:<24} node", "#", "rows est → actual")?;
     }
@@ -242,7 +262,12 @@ pub fn write_tree(plan: &Plan, findings: &[FindingOut], w: &mut dyn Write) -> io
         )?;
     }
     if let Some(j) = plan.jit_ms {
-        writeln!(w, "JIT: {} functions, {}", plan.jit_functions.unwrap_or(0.0), fmt_ms(j))?;
+        writeln!(
+            w,
+            "JIT: {} functions, {}",
+            plan.jit_functions.unwrap_or(0.0),
+            fmt_ms(j)
+        )?;
     }
     Ok(())
 }

@@ -17,6 +17,11 @@ const RULES: &[&str] = &[
     "function-on-column",
     "large-offset",
     "disk-spill",
+    "row-misestimate",
+    "nested-loop",
+    "lossy-bitmap",
+    "heap-fetches",
+    "hot-node",
 ];
 
 fn of_rule<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {

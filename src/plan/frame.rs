@@ -7,10 +7,51 @@
 fn is_frame_char(c: char) -> bool {
     matches!(
         c,
-        '-' | '+' | '=' | '|' | '─' | '━' | '═' | '│' | '┃' | '║' | '┌' | '┐' | '└' | '┘' | '├'
-            | '┤' | '┬' | '┴' | '┼' | '╔' | '╗' | '╚' | '╝' | '╠' | '╣' | '╦' | '╩' | '╬' | '╒'
-            | '╕' | '╘' | '╛' | '╞' | '╡' | '╤' | '╧' | '╪' | '╓' | '╖' | '╙' | '╜' | '╟' | '╢'
-            | '╥' | '╨' | '╫'
+        '-' | '+'
+            | '='
+            | '|'
+            | '─'
+            | '━'
+            | '═'
+            | '│'
+            | '┃'
+            | '║'
+            | '┌'
+            | '┐'
+            | '└'
+            | '┘'
+            | '├'
+            | '┤'
+            | '┬'
+            | '┴'
+            | '┼'
+            | '╔'
+            | '╗'
+            | '╚'
+            | '╝'
+            | '╠'
+            | '╣'
+            | '╦'
+            | '╩'
+            | '╬'
+            | '╒'
+            | '╕'
+            | '╘'
+            | '╛'
+            | '╞'
+            | '╡'
+            | '╤'
+            | '╧'
+            | '╪'
+            | '╓'
+            | '╖'
+            | '╙'
+            | '╜'
+            | '╟'
+            | '╢'
+            | '╥'
+            | '╨'
+            | '╫'
     )
 }
 
@@ -27,7 +68,10 @@ fn is_footer(t: &str) -> bool {
     let t = t.trim();
     t.starts_with('(')
         && (t.ends_with(" rows)") || t.ends_with(" row)"))
-        && t[1..].split(' ').next().is_some_and(|n| n.parse::<u64>().is_ok())
+        && t[1..]
+            .split(' ')
+            .next()
+            .is_some_and(|n| n.parse::<u64>().is_ok())
 }
 
 /// `(` minus `)` outside single-quoted strings.
@@ -54,13 +98,10 @@ pub fn unframe(text: &str) -> String {
         .all(|l| l.trim_start().starts_with(is_border));
     // pgAdmin copies every row as a quoted string; a JSON plan has quoted lines too, but
     // not all of them.
-    let quoted_rows = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .all(|l| {
-            let t = l.trim();
-            t.len() >= 2 && t.starts_with('"') && t.ends_with('"')
-        });
+    let quoted_rows = text.lines().filter(|l| !l.trim().is_empty()).all(|l| {
+        let t = l.trim();
+        t.len() >= 2 && t.starts_with('"') && t.ends_with('"')
+    });
     for raw in text.lines() {
         let mut l = raw.trim_end_matches(['\r']).to_string();
         if is_rule(&l) {
@@ -116,9 +157,12 @@ pub fn unframe(text: &str) -> String {
 pub fn first_json(text: &str) -> Option<serde_json::Value> {
     for (i, c) in text.char_indices() {
         if c == '[' || c == '{' {
-            let mut de = serde_json::Deserializer::from_str(&text[i..]).into_iter::<serde_json::Value>();
+            let mut de =
+                serde_json::Deserializer::from_str(&text[i..]).into_iter::<serde_json::Value>();
             if let Some(Ok(v)) = de.next()
-                && (v.is_object() || v.as_array().is_some_and(|a| a.first().is_some_and(|x| x.is_object())))
+                && (v.is_object()
+                    || v.as_array()
+                        .is_some_and(|a| a.first().is_some_and(|x| x.is_object())))
             {
                 return Some(v);
             }
@@ -147,6 +191,9 @@ mod tests {
             unframe(t),
             " Result  (cost=0.00..0.01 rows=1 width=4) (actual time=0.006..0.008 rows=1 loops=1)"
         );
-        assert_eq!(unframe("\"Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\""), "Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)");
+        assert_eq!(
+            unframe("\"Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\""),
+            "Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)"
+        );
     }
 }

@@ -184,19 +184,19 @@ impl PlanNode {
         if self.parallel {
             s.push_str("Parallel ");
         }
-        match self.partial_mode.as_deref() {
-            Some(m) => {
-                s.push_str(m);
-                s.push(' ');
-            }
-            None => {}
+        if let Some(m) = self.partial_mode.as_deref() {
+            s.push_str(m);
+            s.push(' ');
         }
         let base = match (self.node_type.as_str(), self.strategy.as_deref()) {
             ("Aggregate", Some("Hashed")) => "HashAggregate".to_string(),
             ("Aggregate", Some("Sorted")) => "GroupAggregate".to_string(),
             ("Aggregate", Some("Mixed")) => "MixedAggregate".to_string(),
             ("SetOp", Some("Hashed")) => "HashSetOp".to_string(),
-            ("ModifyTable", _) => self.operation.clone().unwrap_or_else(|| "ModifyTable".into()),
+            ("ModifyTable", _) => self
+                .operation
+                .clone()
+                .unwrap_or_else(|| "ModifyTable".into()),
             ("Hash Join" | "Merge Join", _) => match self.join_type.as_deref() {
                 Some(j) if j != "Inner" => {
                     format!("{} {j} Join", self.node_type.trim_end_matches(" Join"))
@@ -284,7 +284,11 @@ pub fn spill_kb(n: &PlanNode) -> f64 {
     }
     kb = kb.max(n.disk_usage_kb.unwrap_or(0.0));
     // Temp buffers are reported inclusive of children; count them where they start.
-    let kids: f64 = n.children.iter().filter_map(|c| c.buffers.temp_written).sum();
+    let kids: f64 = n
+        .children
+        .iter()
+        .filter_map(|c| c.buffers.temp_written)
+        .sum();
     kb.max((n.buffers.temp_written.unwrap_or(0.0) - kids).max(0.0) * 8.0)
 }
 

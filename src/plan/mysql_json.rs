@@ -51,7 +51,10 @@ fn table(t: &Value) -> PlanNode {
         n.loops = num(t.get("r_loops")).or(Some(1.0));
         n.actual_ms = num(t.get("r_total_time_ms"));
     }
-    if let Some(inner) = t.get("materialized_from_subquery").and_then(|m| m.get("query_block")) {
+    if let Some(inner) = t
+        .get("materialized_from_subquery")
+        .and_then(|m| m.get("query_block"))
+    {
         n.children.push(block(inner));
     }
     n
@@ -120,7 +123,11 @@ fn block(b: &Value) -> PlanNode {
         kids.pop().unwrap_or_default()
     } else {
         PlanNode {
-            node_type: if kids.len() > 1 { "Nested Loop".into() } else { "Query Block".into() },
+            node_type: if kids.len() > 1 {
+                "Nested Loop".into()
+            } else {
+                "Query Block".into()
+            },
             join_type: (kids.len() > 1).then(|| "Inner".to_string()),
             children: kids,
             ..Default::default()

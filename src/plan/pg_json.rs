@@ -15,13 +15,17 @@ fn node(v: &Value) -> PlanNode {
     };
     let node_type = s("Node Type").unwrap_or_default();
     let mut n = PlanNode {
-        parallel: v.get("Parallel Aware").and_then(Value::as_bool).unwrap_or(false),
+        parallel: v
+            .get("Parallel Aware")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         backward: s("Scan Direction").as_deref() == Some("Backward"),
         strategy: s("Strategy"),
         partial_mode: s("Partial Mode").filter(|m| m != "Simple"),
         operation: s("Operation").filter(|_| node_type == "ModifyTable"),
         join_type: s("Join Type"),
-        subplan_name: s("Subplan Name").map(|n| n.split(" (returns").next().unwrap_or(&n).trim().to_string()),
+        subplan_name: s("Subplan Name")
+            .map(|n| n.split(" (returns").next().unwrap_or(&n).trim().to_string()),
         relation: s("Relation Name"),
         schema: s("Schema"),
         alias: s("Alias"),
@@ -49,7 +53,11 @@ fn node(v: &Value) -> PlanNode {
         sort_key: v
             .get("Sort Key")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default(),
         sort_method: s("Sort Method"),
         sort_space_kb: f("Sort Space Used"),
@@ -77,15 +85,29 @@ fn node(v: &Value) -> PlanNode {
             temp_read: nz(f("Temp Read Blocks")),
             temp_written: nz(f("Temp Written Blocks")),
         },
-        io_read_ms: nz(sum(&["I/O Read Time", "Shared I/O Read Time", "Local I/O Read Time", "Temp I/O Read Time"])),
-        io_write_ms: nz(sum(&["I/O Write Time", "Shared I/O Write Time", "Local I/O Write Time", "Temp I/O Write Time"])),
+        io_read_ms: nz(sum(&[
+            "I/O Read Time",
+            "Shared I/O Read Time",
+            "Local I/O Read Time",
+            "Temp I/O Read Time",
+        ])),
+        io_write_ms: nz(sum(&[
+            "I/O Write Time",
+            "Shared I/O Write Time",
+            "Local I/O Write Time",
+            "Temp I/O Write Time",
+        ])),
         exclusive_ms: None,
         inclusive_ms: None,
         children: Vec::new(),
         node_type,
     };
     // Text prints the alias only when it differs; keep the two formats alike.
-    let named = n.relation.as_ref().or(n.cte_name.as_ref()).or(n.function_name.as_ref());
+    let named = n
+        .relation
+        .as_ref()
+        .or(n.cte_name.as_ref())
+        .or(n.function_name.as_ref());
     if named.is_some() && n.alias.as_ref() == named {
         n.alias = None;
     }
@@ -113,7 +135,11 @@ pub fn parse(v: &Value) -> Option<Plan> {
         .map(|a| {
             a.iter()
                 .map(|t| Trigger {
-                    name: t.get("Trigger Name").and_then(Value::as_str).unwrap_or("").to_string(),
+                    name: t
+                        .get("Trigger Name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
                     time_ms: t.get("Time").and_then(Value::as_f64),
                     calls: t.get("Calls").and_then(Value::as_f64),
                 })
@@ -123,7 +149,10 @@ pub fn parse(v: &Value) -> Option<Plan> {
     let jit = obj.get("JIT");
     Some(Plan {
         format: PlanFormat::PgJson,
-        query_text: obj.get("Query Text").and_then(Value::as_str).map(str::to_string),
+        query_text: obj
+            .get("Query Text")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         root: node(root),
         planning_ms: obj.get("Planning Time").and_then(Value::as_f64),
         execution_ms: obj.get("Execution Time").and_then(Value::as_f64),

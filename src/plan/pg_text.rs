@@ -24,14 +24,53 @@ fn header_re() -> &'static Regex {
 /// Node names PostgreSQL prints, to tell a cost-less (`COSTS OFF`) node line from a
 /// property line.
 const NODE_WORDS: &[&str] = &[
-    "Seq Scan", "Index Scan", "Index Only Scan", "Bitmap", "Tid Scan", "Tid Range Scan",
-    "Subquery Scan", "Function Scan", "Table Function Scan", "Values Scan", "CTE Scan",
-    "Named Tuplestore Scan", "WorkTable Scan", "Foreign Scan", "Custom Scan", "Sample Scan",
-    "Result", "ProjectSet", "Append", "Merge Append", "Recursive Union", "Nested Loop",
-    "Merge", "Hash", "Materialize", "Memoize", "Sort", "Incremental Sort", "Group",
-    "Aggregate", "HashAggregate", "GroupAggregate", "MixedAggregate", "WindowAgg", "Unique",
-    "SetOp", "HashSetOp", "LockRows", "Limit", "Gather", "Gather Merge", "Insert", "Update",
-    "Delete", "Partial", "Finalize", "Parallel",
+    "Seq Scan",
+    "Index Scan",
+    "Index Only Scan",
+    "Bitmap",
+    "Tid Scan",
+    "Tid Range Scan",
+    "Subquery Scan",
+    "Function Scan",
+    "Table Function Scan",
+    "Values Scan",
+    "CTE Scan",
+    "Named Tuplestore Scan",
+    "WorkTable Scan",
+    "Foreign Scan",
+    "Custom Scan",
+    "Sample Scan",
+    "Result",
+    "ProjectSet",
+    "Append",
+    "Merge Append",
+    "Recursive Union",
+    "Nested Loop",
+    "Merge",
+    "Hash",
+    "Materialize",
+    "Memoize",
+    "Sort",
+    "Incremental Sort",
+    "Group",
+    "Aggregate",
+    "HashAggregate",
+    "GroupAggregate",
+    "MixedAggregate",
+    "WindowAgg",
+    "Unique",
+    "SetOp",
+    "HashSetOp",
+    "LockRows",
+    "Limit",
+    "Gather",
+    "Gather Merge",
+    "Insert",
+    "Update",
+    "Delete",
+    "Partial",
+    "Finalize",
+    "Parallel",
 ];
 
 fn looks_like_node(body: &str) -> bool {
@@ -92,29 +131,52 @@ fn classify(name: &str, n: &mut PlanNode) {
             n.operation = Some(ty.clone());
             "ModifyTable".into()
         }
-        t if t.starts_with("Hash ") && t.ends_with(" Join") || t.starts_with("Merge ") && t.ends_with(" Join") => {
-            let base = if t.starts_with("Hash") { "Hash Join" } else { "Merge Join" };
+        t if t.starts_with("Hash ") && t.ends_with(" Join")
+            || t.starts_with("Merge ") && t.ends_with(" Join") =>
+        {
+            let base = if t.starts_with("Hash") {
+                "Hash Join"
+            } else {
+                "Merge Join"
+            };
             let mid = t[t.find(' ').unwrap_or(0)..t.len() - 5].trim();
-            n.join_type = Some(if mid.is_empty() { "Inner".into() } else { mid.to_string() });
+            n.join_type = Some(if mid.is_empty() {
+                "Inner".into()
+            } else {
+                mid.to_string()
+            });
             base.into()
         }
         t if t.starts_with("Nested Loop") => {
-            let mid = t["Nested Loop".len()..].trim().trim_end_matches("Join").trim();
-            n.join_type = Some(if mid.is_empty() { "Inner".into() } else { mid.to_string() });
+            let mid = t["Nested Loop".len()..]
+                .trim()
+                .trim_end_matches("Join")
+                .trim();
+            n.join_type = Some(if mid.is_empty() {
+                "Inner".into()
+            } else {
+                mid.to_string()
+            });
             "Nested Loop".into()
         }
         t => t.to_string(),
     };
     if n.partial_mode.is_some() && n.node_type != "Aggregate" {
         // `Partial` only qualifies aggregates; anything else keeps its name.
-        n.node_type = format!("{} {}", n.partial_mode.take().unwrap_or_default(), n.node_type);
+        n.node_type = format!(
+            "{} {}",
+            n.partial_mode.take().unwrap_or_default(),
+            n.node_type
+        );
     }
     let Some(target) = target else { return };
     let mut parts = target.split_whitespace();
     let first = parts.next().unwrap_or("").trim_matches('"');
     let alias = parts.next().map(|a| a.trim_matches('"').to_string());
     let (schema, object) = match first.rsplit_once('.') {
-        Some((sc, o)) if !first.starts_with('"') => (Some(sc.trim_matches('"').to_string()), o.trim_matches('"')),
+        Some((sc, o)) if !first.starts_with('"') => {
+            (Some(sc.trim_matches('"').to_string()), o.trim_matches('"'))
+        }
         _ => (None, first),
     };
     match n.node_type.as_str() {
@@ -234,7 +296,9 @@ fn property(n: &mut PlanNode, key: &str, value: &str) {
             // (Hash); `Batches: 5  Memory Usage: 4145kB  Disk Usage: 2000kB` (HashAggregate)
             let text = format!("{key}: {v}");
             for seg in text.split("  ") {
-                let Some((k, val)) = seg.split_once(':') else { continue };
+                let Some((k, val)) = seg.split_once(':') else {
+                    continue;
+                };
                 let val = val.trim();
                 let (now, orig) = match val.split_once(" (originally ") {
                     Some((a, b)) => (number(a), number(b.trim_end_matches(')'))),
@@ -326,22 +390,26 @@ pub fn parse(text: &str) -> Option<Plan> {
     let mut label: Option<String> = None;
     // Inside a `Planning:` / `JIT:` block: its indent, and whether it is the JIT one.
     let mut block: Option<(usize, bool)> = None;
-    let close_to = |stack: &mut Vec<(usize, PlanNode)>, root: &mut Option<PlanNode>, indent: usize| {
-        while let Some((i, _)) = stack.last() {
-            if *i < indent {
-                break;
+    let close_to =
+        |stack: &mut Vec<(usize, PlanNode)>, root: &mut Option<PlanNode>, indent: usize| {
+            while let Some((i, _)) = stack.last() {
+                if *i < indent {
+                    break;
+                }
+                let (_, node) = stack.pop().expect("non-empty");
+                match stack.last_mut() {
+                    Some((_, parent)) => parent.children.push(node),
+                    None if root.is_none() => *root = Some(node),
+                    None => {}
+                }
             }
-            let (_, node) = stack.pop().expect("non-empty");
-            match stack.last_mut() {
-                Some((_, parent)) => parent.children.push(node),
-                None if root.is_none() => *root = Some(node),
-                None => {}
-            }
-        }
-    };
+        };
     for raw in text.lines() {
         // auto_explain indents the whole plan with a tab.
-        let line = raw.strip_prefix('\t').unwrap_or(raw).replace('\t', "        ");
+        let line = raw
+            .strip_prefix('\t')
+            .unwrap_or(raw)
+            .replace('\t', "        ");
         let trimmed = line.trim_start();
         if trimmed.is_empty() {
             continue;
@@ -371,7 +439,9 @@ pub fn parse(text: &str) -> Option<Plan> {
         let body = trimmed.trim_start_matches("->").trim_start();
         let node_indent = indent;
         if !is_arrow
-            && (body.starts_with("InitPlan ") || body.starts_with("SubPlan ") || body.starts_with("CTE "))
+            && (body.starts_with("InitPlan ")
+                || body.starts_with("SubPlan ")
+                || body.starts_with("CTE "))
             && !body.contains(": ")
         {
             close_to(&mut stack, &mut root, indent);
@@ -504,31 +574,47 @@ mod tests {
 ";
         let p = parse_any(text).unwrap();
         let r = &p.root;
-        assert_eq!((r.node_type.as_str(), r.strategy.as_deref()), ("Aggregate", Some("Hashed")));
+        assert_eq!(
+            (r.node_type.as_str(), r.strategy.as_deref()),
+            ("Aggregate", Some("Hashed"))
+        );
         assert_eq!(r.children.len(), 2);
         assert_eq!(r.children[0].subplan_name.as_deref(), Some("InitPlan 1"));
         let join = &r.children[1];
-        assert_eq!((join.node_type.as_str(), join.join_type.as_deref()), ("Hash Join", Some("Left")));
+        assert_eq!(
+            (join.node_type.as_str(), join.join_type.as_deref()),
+            ("Hash Join", Some("Left"))
+        );
         let scan = &join.children[0];
         assert!(scan.backward && scan.never_executed);
         assert_eq!(scan.schema.as_deref(), Some("public"));
         assert_eq!(scan.alias.as_deref(), Some("i"));
         let hash = &join.children[1];
-        assert_eq!((hash.hash_buckets, hash.original_hash_buckets), (Some(1024.0), Some(512.0)));
+        assert_eq!(
+            (hash.hash_buckets, hash.original_hash_buckets),
+            (Some(1024.0), Some(512.0))
+        );
         let bitmap = &hash.children[0];
-        assert_eq!((bitmap.exact_heap_blocks, bitmap.lossy_heap_blocks), (Some(3.0), Some(7.0)));
+        assert_eq!(
+            (bitmap.exact_heap_blocks, bitmap.lossy_heap_blocks),
+            (Some(3.0), Some(7.0))
+        );
         assert_eq!(bitmap.children[0].index.as_deref(), Some("orders_pkey"));
         assert_eq!(p.execution_ms, Some(1.5));
         assert_eq!((p.jit_functions, p.jit_ms), (Some(4.0), Some(7.8)));
         assert_eq!(p.triggers[0].calls, Some(3.0));
-        assert_eq!(r.buffers.shared_hit, None, "planning buffers are not the root's");
+        assert_eq!(
+            r.buffers.shared_hit, None,
+            "planning buffers are not the root's"
+        );
         assert_eq!(r.label(), "HashAggregate");
         assert_eq!(join.label(), "Hash Left Join");
     }
 
     #[test]
     fn costs_off() {
-        let p = parse_any("Sort\n  Sort Key: a\n  ->  Seq Scan on t\n        Filter: (a > 1)\n").unwrap();
+        let p = parse_any("Sort\n  Sort Key: a\n  ->  Seq Scan on t\n        Filter: (a > 1)\n")
+            .unwrap();
         assert_eq!(p.root.node_type, "Sort");
         assert_eq!(p.root.children[0].filter.as_deref(), Some("(a > 1)"));
     }

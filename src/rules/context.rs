@@ -58,6 +58,66 @@ pub fn is_system_table(name: &str) -> bool {
         )
 }
 
+/// One node of a statement's (slowest) plan, as plan rules see it.
+pub struct NodeRef<'p> {
+    /// Preorder number, 1-based: what `qperf explain` prints in its `#` column.
+    pub id: usize,
+    pub node: &'p crate::plan::PlanNode,
+    pub ancestors: Vec<&'p crate::plan::PlanNode>,
+}
+
+impl NodeRef<'_> {
+    /// `Limit → Gather Merge → Sort → Parallel Seq Scan on orders`.
+    pub fn path(&self) -> String {
+        let mut p: Vec<String> = self.ancestors.iter().map(|x| x.label()).collect();
+        p.push(self.node.label());
+        p.join(" → ")
+    }
+
+    pub fn parent(&self) -> Option<&crate::plan::PlanNode> {
+        self.ancestors.last().copied()
+    }
+}
+
+impl<'a> Analyzed<'a> {
+    /// Every node of the plan, in preorder.
+    pub fn nodes(&self) -> Vec<NodeRef<'_>> {
+        let mut out = Vec::new();
+        let Some(p) = &self.plan else { return out };
+        let mut id = 0;
+        p.root.walk(&mut |n, path| {
+            id += 1;
+            out.push(NodeRef {
+                id,
+                node: n,
+                ancestors: path.to_vec(),
+            });
+        });
+        out
+    }
+
+    /// The plan's total time (execution time, else the root's), ms.
+    pub fn plan_ms(&self) -> Option<f64> {
+        self.plan.as_ref().and_then(|p| p.total_ms())
+    }
+}
+
+/// Starts a finding about one plan node: the statement, the node's id and path.
+pub fn node_finding(
+    a: &Analyzed,
+    n: &NodeRef,
+    rule: super::RuleId,
+    severity: super::Severity,
+    message: String,
+    help: String,
+) -> super::Finding {
+    super::Finding::new(rule, severity, message, help)
+        .about(a.g)
+        .evidence("node_id", n.id)
+        .evidence("node", n.path())
+        .evidence("plans", a.g.plan_stats.samples)
+}
+
 /// A statement sqlparser could not read: counted and listed, never fatal.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Unparsed {
@@ -151,16 +211,22 @@ impl<'a> Context<'a> {
         let mut indexes = Vec::new();
         let mut rows: FxHashMap<String, f64> = FxHashMap::default();
         for a in &self.groups {
-            let Some(p) = &a.plan else { continue };
-            p.root.walk(&mut |n, _| {
+            for r in a.nodes() {
+                let n = r.node;
                 if n.is_seq_scan()
                     && n.filter.is_some()
-                    && let (Some(r), Some((read, _))) = (&n.relation, n.scan_rows())
+                    && let (Some(rel), Some((read, _))) = (&n.relation, n.scan_rows())
                 {
-                    let e = rows.entry(r.clone()).or_insert(0.0);
+                    let e = rows.entry(rel.clone()).or_insert(0.0);
                     *e = e.max(read);
                 }
-                if let (Some(idx), Some(rel)) = (&n.index, &n.relation) {
+                // A Bitmap Index Scan names its index; the table is on the heap scan above.
+                let rel = n.relation.as_ref().or_else(|| {
+                    r.parent()
+                        .filter(|p| p.node_type == "Bitmap Heap Scan")
+                        .and_then(|p| p.relation.as_ref())
+                });
+                if let (Some(idx), Some(rel)) = (&n.index, rel) {
                     let cols = n
                         .index_cond
                         .as_deref()
@@ -177,7 +243,7 @@ impl<'a> Context<'a> {
                         });
                     }
                 }
-            });
+            }
         }
         self.plan_indexes = indexes;
         self.table_rows = rows;

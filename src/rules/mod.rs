@@ -8,13 +8,18 @@
 pub mod context;
 mod disk_spill;
 mod function_on_column;
+mod heap_fetches;
+mod hot_node;
 pub mod index_advice;
 mod large_offset;
 mod leading_wildcard_like;
+mod lossy_bitmap;
 mod missing_index;
 mod n_plus_one;
+mod nested_loop;
 mod repeated_query;
 pub mod rewrite;
+mod row_misestimate;
 mod select_star;
 mod seq_scan;
 
@@ -70,6 +75,11 @@ rules! {
     FunctionOnColumn => "function-on-column", function_on_column;
     LargeOffset => "large-offset", large_offset;
     DiskSpill => "disk-spill", disk_spill;
+    RowMisestimate => "row-misestimate", row_misestimate;
+    NestedLoop => "nested-loop", nested_loop;
+    LossyBitmap => "lossy-bitmap", lossy_bitmap;
+    HeapFetches => "heap-fetches", heap_fetches;
+    HotNode => "hot-node", hot_node;
 }
 
 impl fmt::Display for RuleId {
