@@ -342,24 +342,18 @@ impl Plan {
 pub fn parse(text: &str) -> Option<Plan> {
     let clean = frame::unframe(text);
     let t = clean.trim_start();
-    let plan = if t.starts_with('{') || t.starts_with('[') {
-        let v: serde_json::Value = serde_json::from_str(t)
+    let json = if t.starts_with('{') || t.starts_with('[') {
+        serde_json::from_str::<serde_json::Value>(t)
             .ok()
-            .or_else(|| frame::first_json(t))?;
-        if mysql_json::is_mysql(&v) {
-            mysql_json::parse(&v)
-        } else {
-            pg_json::parse(&v)
-        }
-    } else if let Some(v) = frame::first_json(t) {
-        // An echoed command or a prompt before the JSON.
-        if mysql_json::is_mysql(&v) {
-            mysql_json::parse(&v)
-        } else {
-            pg_json::parse(&v)
-        }
+            .filter(frame::is_plan_json)
+            .or_else(|| frame::first_json(t))
     } else {
-        pg_text::parse(&clean)
+        frame::first_json(t)
+    };
+    let plan = match json {
+        Some(v) if mysql_json::is_mysql(&v) => mysql_json::parse(&v),
+        Some(v) => pg_json::parse(&v),
+        None => pg_text::parse(&clean),
     }?;
     Some(plan.finish())
 }

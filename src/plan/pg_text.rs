@@ -90,6 +90,8 @@ fn classify(name: &str, n: &mut PlanNode) {
         n.parallel = true;
         s = rest;
     }
+    // `Async Foreign Scan` (PG 14+): JSON says "Async Capable"; the node is a Foreign Scan.
+    s = s.strip_prefix("Async ").unwrap_or(s);
     for mode in ["Partial ", "Finalize "] {
         if let Some(rest) = s.strip_prefix(mode) {
             n.partial_mode = Some(mode.trim().to_string());
