@@ -210,6 +210,7 @@ pub(crate) fn seq_config(settings: &rules::Settings) -> sequence::SeqConfig {
     let r = settings.rule(rules::RuleId::RepeatedQuery);
     sequence::SeqConfig {
         min_children: n.get("min_children").max(1.0) as u32,
+        min_distinct_ratio: n.get("min_distinct_ratio"),
         max_gap_ms: n.get("max_gap_ms"),
         max_interleaved: n.get("max_interleaved").max(0.0) as u32,
         repeat_window_ms: r.get("window_s") * 1000.0,

@@ -24,6 +24,7 @@ const SESSION_IDLE_MS: i64 = 10 * 60 * 1000;
 #[derive(Clone, Copy, Debug)]
 pub struct SeqConfig {
     pub min_children: u32,
+    pub min_distinct_ratio: f64,
     pub max_gap_ms: f64,
     pub max_interleaved: u32,
     pub repeat_window_ms: f64,
@@ -210,7 +211,9 @@ impl Sequences {
     }
 
     fn record(&mut self, a: Active, session: &str) {
-        if a.distinct() < self.cfg.min_children {
+        if a.distinct() < self.cfg.min_children
+            || (a.distinct() as f64) < self.cfg.min_distinct_ratio * a.count as f64
+        {
             return;
         }
         let l = self.loops.entry((a.parent, a.child)).or_default();
@@ -335,6 +338,7 @@ mod tests {
     fn cfg() -> SeqConfig {
         SeqConfig {
             min_children: 5,
+            min_distinct_ratio: 0.8,
             max_gap_ms: 500.0,
             max_interleaved: 3,
             repeat_window_ms: 60_000.0,
@@ -382,6 +386,22 @@ mod tests {
         assert!(s.loops.is_empty());
         let r = &s.repeats[&Fingerprint(7)];
         assert_eq!((r.executions, r.repeats, r.back_to_back), (10, 9, 9));
+    }
+
+    #[test]
+    fn a_query_repeated_per_widget_is_no_loop() {
+        let mut s = Sequences::new(cfg());
+        let mut t = 0;
+        s.exec(&ex(1, 1, t));
+        // Five requests in a row on one connection, each asking three times for its user.
+        for user in 0..5 {
+            for _ in 0..3 {
+                t += 5;
+                s.exec(&ex(2, 100 + user, t));
+            }
+        }
+        s.finish();
+        assert!(s.loops.is_empty(), "5 distinct of 15 is a repeat pattern, not a loop");
     }
 
     #[test]

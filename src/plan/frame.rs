@@ -160,8 +160,15 @@ pub fn unframe(text: &str) -> String {
             p.starts_with("->") && !p.contains("(cost=") && !p.contains("(actual ")
         }) && l.contains("(cost=")
             && !l.trim_start().starts_with("->");
+        // A line pushed to column 0 under an indented one is the rest of that line,
+        // unless it is one of the plan's own closing lines.
+        let indent = |x: &str| x.len() - x.trim_start().len();
+        let spilled = out.last().is_some_and(|p: &String| indent(p) > 0)
+            && indent(&l) == 0
+            && !is_plan_level(&l)
+            && !l.contains("(cost=");
         if let Some(prev) = out.last_mut()
-            && (paren_balance(prev) > 0 || starts_costs || cut_name)
+            && (paren_balance(prev) > 0 || starts_costs || cut_name || spilled)
             && !l.trim_start().starts_with("->")
             && !l.trim().is_empty()
         {
@@ -178,6 +185,17 @@ pub fn unframe(text: &str) -> String {
         prev_space = space;
     }
     out.join("\n")
+}
+
+/// Lines about the whole plan, printed at the root's indentation.
+fn is_plan_level(l: &str) -> bool {
+    const KEYS: &[&str] = &[
+        "Planning", "Execution Time", "Execution time", "Total runtime", "Trigger ", "JIT:",
+        "Settings:", "Query Identifier:", "Query Text:", "Serialization:", "Planning Time",
+        "Planning time",
+    ];
+    let t = l.trim_start();
+    KEYS.iter().any(|k| t.starts_with(k))
 }
 
 pub fn is_plan_json(v: &serde_json::Value) -> bool {

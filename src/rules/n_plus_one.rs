@@ -9,6 +9,7 @@ use crate::sql::shape::{Kind, Operand, PredKind, Shape};
 
 pub const PARAMS: &[&str] = &[
     "min_children",
+    "min_distinct_ratio",
     "max_gap_ms",
     "max_interleaved",
     "min_occurrences",
