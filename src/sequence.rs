@@ -401,7 +401,10 @@ mod tests {
             }
         }
         s.finish();
-        assert!(s.loops.is_empty(), "5 distinct of 15 is a repeat pattern, not a loop");
+        assert!(
+            s.loops.is_empty(),
+            "5 distinct of 15 is a repeat pattern, not a loop"
+        );
     }
 
     #[test]

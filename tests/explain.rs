@@ -21,7 +21,10 @@ fn first_diff(a: &Value, b: &Value, path: &str) -> Option<String> {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             for k in x.keys().chain(y.keys()) {
-                let (va, vb) = (x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null));
+                let (va, vb) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
                 if let Some(d) = first_diff(va, vb, &format!("{path}.{k}")) {
                     return Some(d);
                 }
@@ -75,9 +78,21 @@ fn the_model_reads_what_the_plans_say() {
         .collect();
     assert_eq!(names, ["InitPlan 2", "SubPlan 1"]);
     let ios = p("index_only_backward");
-    assert_eq!((ios["root"]["node_type"].as_str(), ios["root"]["backward"].as_bool()), (Some("Index Only Scan"), Some(true)));
+    assert_eq!(
+        (
+            ios["root"]["node_type"].as_str(),
+            ios["root"]["backward"].as_bool()
+        ),
+        (Some("Index Only Scan"), Some(true))
+    );
     let ins = p("insert_returning");
-    assert_eq!((ins["root"]["node_type"].as_str(), ins["root"]["operation"].as_str()), (Some("ModifyTable"), Some("Insert")));
+    assert_eq!(
+        (
+            ins["root"]["node_type"].as_str(),
+            ins["root"]["operation"].as_str()
+        ),
+        (Some("ModifyTable"), Some("Insert"))
+    );
     let semi = p("semi_anti");
     let mut joins = Vec::new();
     fn walk(n: &Value, out: &mut Vec<String>) {
@@ -107,7 +122,11 @@ fn frames_around_a_plan_are_undone() {
             "{}QUERY PLAN\n{}\n{}\n({} rows)\n",
             " ".repeat(width / 2 - 5),
             "-".repeat(width + 2),
-            lines.iter().map(|l| format!(" {l}")).collect::<Vec<_>>().join("\n"),
+            lines
+                .iter()
+                .map(|l| format!(" {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
             lines.len()
         ),
         // psql border 2, unicode
@@ -115,18 +134,33 @@ fn frames_around_a_plan_are_undone() {
             "┌{0}┐\n│ {1} │\n├{0}┤\n{2}\n└{0}┘\n",
             "─".repeat(width + 2),
             pad("QUERY PLAN"),
-            lines.iter().map(|l| format!("│ {} │", pad(l))).collect::<Vec<_>>().join("\n")
+            lines
+                .iter()
+                .map(|l| format!("│ {} │", pad(l)))
+                .collect::<Vec<_>>()
+                .join("\n")
         ),
         // pgAdmin: every row quoted
-        lines.iter().map(|l| format!("\"{l}\"")).collect::<Vec<_>>().join("\n"),
+        lines
+            .iter()
+            .map(|l| format!("\"{l}\""))
+            .collect::<Vec<_>>()
+            .join("\n"),
         // DBeaver: a trailing bar
-        lines.iter().map(|l| format!("{}|", pad(l))).collect::<Vec<_>>().join("\n"),
+        lines
+            .iter()
+            .map(|l| format!("{}|", pad(l)))
+            .collect::<Vec<_>>()
+            .join("\n"),
         // a 40-column terminal wrapping long lines
         lines
             .iter()
             .flat_map(|l| {
                 let chars: Vec<char> = l.chars().collect();
-                chars.chunks(40).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>()
+                chars
+                    .chunks(40)
+                    .map(|c| c.iter().collect::<String>())
+                    .collect::<Vec<_>>()
             })
             .collect::<Vec<_>>()
             .join("\n"),
@@ -139,15 +173,26 @@ fn frames_around_a_plan_are_undone() {
     let json = std::fs::read_to_string(fixture("explain/pg15/merge_join.json")).unwrap();
     let framed = format!(
         "        QUERY PLAN\n--------------------------\n{}\n(1 row)\n",
-        json.lines().map(|l| format!(" {l:<60}+")).collect::<Vec<_>>().join("\n")
+        json.lines()
+            .map(|l| format!(" {l:<60}+"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
-    assert_eq!(qperf::plan::parse(&framed).unwrap().root, qperf::plan::parse(&json).unwrap().root);
+    assert_eq!(
+        qperf::plan::parse(&framed).unwrap().root,
+        qperf::plan::parse(&json).unwrap().root
+    );
 }
 
 #[test]
 fn explain_prints_the_tree_and_findings() {
     let out = qperf(&["explain", "fixtures/explain/orders_list_auto_explain.txt"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     insta::assert_snapshot!("explain_orders_list", text);
 }
@@ -156,7 +201,14 @@ fn explain_prints_the_tree_and_findings() {
 fn explain_json_and_stdin() {
     let plan = std::fs::read(fixture("explain/pg15/external_sort.json")).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_qperf"))
-        .args(["explain", "-", "--format", "json", "--sql", "SELECT * FROM items ORDER BY qty, order_id"])
+        .args([
+            "explain",
+            "-",
+            "--format",
+            "json",
+            "--sql",
+            "SELECT * FROM items ORDER BY qty, order_id",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -168,7 +220,14 @@ fn explain_json_and_stdin() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["source"], "<stdin>");
     assert_eq!(r["plan"]["root"]["node_type"], "Sort");
-    assert!(r["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "disk-spill"), "{r:#}");
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "disk-spill"),
+        "{r:#}"
+    );
 }
 
 #[test]
@@ -176,12 +235,18 @@ fn something_that_is_not_a_plan_is_an_error() {
     let out = qperf(&["explain", "fixtures/bad/not_a_log.txt"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("fixtures/bad/not_a_log.txt: no query plan recognized"), "{err}");
+    assert!(
+        err.contains("fixtures/bad/not_a_log.txt: no query plan recognized"),
+        "{err}"
+    );
 }
 
 #[test]
 fn plan_evidence_from_text_and_json_auto_explain_agree() {
-    for log in ["seed_shop/baseline.log.gz", "seed_shop/baseline_json_plans.log.gz"] {
+    for log in [
+        "seed_shop/baseline.log.gz",
+        "seed_shop/baseline_json_plans.log.gz",
+    ] {
         let r = common::analyze_json(&[fixture(log).to_str().unwrap()]);
         let q = |prefix: &str| {
             r["queries"]
@@ -194,11 +259,17 @@ fn plan_evidence_from_text_and_json_auto_explain_agree() {
         };
         for (prefix, table) in [
             ("SELECT * FROM orders WHERE user_id = $1", "orders"),
-            ("SELECT * FROM order_items WHERE order_id = $1", "order_items"),
+            (
+                "SELECT * FROM order_items WHERE order_id = $1",
+                "order_items",
+            ),
         ] {
             let e = &q(prefix)["plan_evidence"];
             assert_eq!(e["seq_scans"][0]["name"], table, "{log}");
-            assert_eq!(e["seq_scans"][0]["plans"], e["plans"], "{log}: a seq scan in every plan");
+            assert_eq!(
+                e["seq_scans"][0]["plans"], e["plans"],
+                "{log}: a seq scan in every plan"
+            );
             assert!(e["plans"].as_u64().unwrap() >= 74);
         }
         let report = q("SELECT date_trunc");
@@ -209,7 +280,45 @@ fn plan_evidence_from_text_and_json_auto_explain_agree() {
             .iter()
             .find(|f| f["rule"] == "disk-spill" && f["fingerprint"] == report["fingerprint"])
             .unwrap_or_else(|| panic!("{log}: no disk-spill on the report"));
-        assert!(spill["message"].as_str().unwrap().contains("spilled in 8 of 8 logged plans"));
-        assert_eq!(spill["suggestions"][0]["sql"], "SET LOCAL work_mem = '32MB';");
+        assert!(
+            spill["message"]
+                .as_str()
+                .unwrap()
+                .contains("spilled in 8 of 8 logged plans")
+        );
+        assert_eq!(
+            spill["suggestions"][0]["sql"],
+            "SET LOCAL work_mem = '32MB';"
+        );
+    }
+}
+
+#[test]
+fn mariadb_explain_and_analyze_json() {
+    // Captured from the MariaDB 10.11 here (EXPLAIN / ANALYZE FORMAT=JSON).
+    for (file, nodes) in [
+        ("join_filesort.json", 4),
+        ("join_filesort.analyze.json", 4),
+        ("group_by.json", 3),
+        ("group_by.analyze.json", 3),
+    ] {
+        let out = qperf(&[
+            "explain",
+            &format!("fixtures/explain/mariadb/{file}"),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{file}");
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["plan"]["format"], "mysql-json");
+        fn count(n: &Value) -> usize {
+            1 + n["children"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(count)
+                .sum::<usize>()
+        }
+        assert_eq!(count(&r["plan"]["root"]), nodes, "{file}");
     }
 }

@@ -100,11 +100,17 @@ pub fn unframe(text: &str) -> String {
     // pgAdmin and spreadsheets copy every row as a quoted string (single or double
     // quotes, sometimes only the closing one); a JSON plan has quoted lines too, but not
     // all of them.
-    let rows: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let rows: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let quote = ['"', '\''].into_iter().find(|q| {
         !rows.is_empty()
             && rows.iter().all(|l| l.ends_with(*q) && l.len() >= 2)
-            && !rows.iter().any(|l| l.ends_with("\",") || l.ends_with("\": \""))
+            && !rows
+                .iter()
+                .any(|l| l.ends_with("\",") || l.ends_with("\": \""))
     });
     let quoted_rows = quote.is_some();
     for raw in text.lines() {
@@ -152,7 +158,8 @@ pub fn unframe(text: &str) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut prev_space = false;
     for (l, space) in lines {
-        let starts_costs = l.trim_start().starts_with("(cost=") || l.trim_start().starts_with("(actual ");
+        let starts_costs =
+            l.trim_start().starts_with("(cost=") || l.trim_start().starts_with("(actual ");
         // A node line cut inside its name: the arrow line has no costs, the next line
         // brings them.
         let cut_name = out.last().is_some_and(|p: &String| {
@@ -190,8 +197,17 @@ pub fn unframe(text: &str) -> String {
 /// Lines about the whole plan, printed at the root's indentation.
 fn is_plan_level(l: &str) -> bool {
     const KEYS: &[&str] = &[
-        "Planning", "Execution Time", "Execution time", "Total runtime", "Trigger ", "JIT:",
-        "Settings:", "Query Identifier:", "Query Text:", "Serialization:", "Planning Time",
+        "Planning",
+        "Execution Time",
+        "Execution time",
+        "Total runtime",
+        "Trigger ",
+        "JIT:",
+        "Settings:",
+        "Query Identifier:",
+        "Query Text:",
+        "Serialization:",
+        "Planning Time",
         "Planning time",
     ];
     let t = l.trim_start();
@@ -235,12 +251,16 @@ fn unmask_numbers(s: &str) -> String {
 pub fn first_json(text: &str) -> Option<serde_json::Value> {
     let t = text.trim();
     if t.starts_with('"') && t.contains("\"\"") {
-        let inner = t.trim_start_matches('"').trim_end_matches('"').replace("\"\"", "\"");
+        let inner = t
+            .trim_start_matches('"')
+            .trim_end_matches('"')
+            .replace("\"\"", "\"");
         return first_json(&inner);
     }
     for (i, c) in text.char_indices() {
         if c == '[' || c == '{' {
-            let mut de = serde_json::Deserializer::from_str(&text[i..]).into_iter::<serde_json::Value>();
+            let mut de =
+                serde_json::Deserializer::from_str(&text[i..]).into_iter::<serde_json::Value>();
             if let Some(Ok(v)) = de.next()
                 && is_plan_json(&v)
             {
@@ -281,7 +301,10 @@ mod tests {
             unframe(" Sort  (cos\nt=32.88..32.9\n6 rows=32 width=224)"),
             " Sort  (cost=32.88..32.96 rows=32 width=224)"
         );
-        assert_eq!(unframe("'Sort  (cost=1..2 rows=1 width=4)'\n'  Sort Key: a'"), "Sort  (cost=1..2 rows=1 width=4)\n  Sort Key: a");
+        assert_eq!(
+            unframe("'Sort  (cost=1..2 rows=1 width=4)'\n'  Sort Key: a'"),
+            "Sort  (cost=1..2 rows=1 width=4)\n  Sort Key: a"
+        );
         assert_eq!(
             unframe("\"Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\""),
             "Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)"

@@ -41,7 +41,10 @@ fn table(t: &Value) -> PlanNode {
         rows_examined: num(t.get("rows_examined_per_scan")).or_else(|| num(t.get("rows"))),
         filtered_pct: num(t.get("filtered")),
         total_cost: cost.and_then(|c| num(c.get("prefix_cost"))),
-        plan_rows: num(t.get("rows_produced_per_join")),
+        plan_rows: num(t.get("rows_produced_per_join")).or_else(|| {
+            // MariaDB: rows examined and the share its condition keeps.
+            Some(num(t.get("rows"))? * num(t.get("filtered")).unwrap_or(100.0) / 100.0)
+        }),
         ..Default::default()
     };
     // ANALYZE FORMAT=JSON (MariaDB: r_rows, r_filtered, r_total_time_ms).
@@ -49,111 +52,137 @@ fn table(t: &Value) -> PlanNode {
         n.actual_rows = Some(r * num(t.get("r_filtered")).unwrap_or(100.0) / 100.0);
         n.rows_removed_by_filter = super::nz(Some(r - n.actual_rows.unwrap_or(r)));
         n.loops = num(t.get("r_loops")).or(Some(1.0));
-        n.actual_ms = num(t.get("r_total_time_ms"));
+        n.actual_ms = num(t.get("r_total_time_ms")).or_else(|| {
+            let table = num(t.get("r_table_time_ms"))?;
+            Some(table + num(t.get("r_other_time_ms")).unwrap_or(0.0))
+        });
     }
-    if let Some(inner) = t
-        .get("materialized_from_subquery")
-        .and_then(|m| m.get("query_block"))
-    {
-        n.children.push(block(inner));
+    if let Some(inner) = t.get("materialized_from_subquery").and_then(build) {
+        n.children.push(inner);
     }
     n
 }
 
-fn block(b: &Value) -> PlanNode {
-    let mut kids: Vec<PlanNode> = Vec::new();
-    let mut wrap: Vec<PlanNode> = Vec::new();
-    let mut cur = b;
-    // Descend through the operations that wrap the join.
-    loop {
-        if let Some(o) = cur.get("ordering_operation") {
-            wrap.push(PlanNode {
-                node_type: "Sort".into(),
-                sort_method: o
-                    .get("using_filesort")
-                    .and_then(Value::as_bool)
-                    .filter(|x| *x)
-                    .map(|_| "filesort".to_string()),
-                ..Default::default()
-            });
-            cur = o;
-        } else if let Some(g) = cur.get("grouping_operation") {
-            wrap.push(PlanNode {
-                node_type: "Aggregate".into(),
-                strategy: g
-                    .get("using_temporary_table")
-                    .and_then(Value::as_bool)
-                    .filter(|x| *x)
-                    .map(|_| "Hashed".to_string()),
-                ..Default::default()
-            });
-            cur = g;
-        } else if let Some(d) = cur.get("duplicates_removal") {
-            wrap.push(PlanNode {
-                node_type: "Unique".into(),
-                ..Default::default()
-            });
-            cur = d;
+/// Wrapping operations: JSON key → (node type, strategy).
+const WRAPPERS: &[(&str, &str)] = &[
+    ("ordering_operation", "Sort"),
+    ("filesort", "Sort"),
+    ("read_sorted_file", "Sort"),
+    ("grouping_operation", "Aggregate"),
+    ("duplicates_removal", "Unique"),
+    ("duplicate_removal", "Unique"),
+    ("temporary_table", "Temporary Table"),
+    ("windowing", "WindowAgg"),
+];
+
+/// One MySQL / MariaDB plan object into a node: a table, a nested loop, a wrapping
+/// operation around either, a union, or a query block holding any of these.
+fn build(v: &Value) -> Option<PlanNode> {
+    if let Some(t) = v.get("table") {
+        return Some(table(t));
+    }
+    if let Some(nl) = v.get("nested_loop").and_then(Value::as_array) {
+        let kids: Vec<PlanNode> = nl.iter().filter_map(build).collect();
+        return Some(if kids.len() == 1 {
+            kids.into_iter().next().unwrap_or_default()
         } else {
-            break;
-        }
-    }
-    if let Some(t) = cur.get("table") {
-        kids.push(table(t));
-    }
-    if let Some(nl) = cur.get("nested_loop").and_then(Value::as_array) {
-        for m in nl {
-            if let Some(t) = m.get("table") {
-                kids.push(table(t));
+            PlanNode {
+                node_type: "Nested Loop".into(),
+                join_type: Some("Inner".into()),
+                children: kids,
+                ..Default::default()
             }
+        });
+    }
+    for (key, ty) in WRAPPERS {
+        if let Some(inner) = v.get(*key) {
+            // `read_sorted_file` only wraps its `filesort`: one Sort, not two.
+            if *key == "read_sorted_file" {
+                return build(inner);
+            }
+            let mut n = PlanNode {
+                node_type: (*ty).to_string(),
+                ..Default::default()
+            };
+            if *ty == "Sort" {
+                n.sort_key = inner
+                    .get("sort_key")
+                    .and_then(Value::as_str)
+                    .map(|k| vec![k.to_string()])
+                    .unwrap_or_default();
+                let filesort = *key == "filesort"
+                    || inner.get("using_filesort").and_then(Value::as_bool) == Some(true);
+                n.sort_method = filesort.then(|| "filesort".to_string());
+                n.actual_rows = num(inner.get("r_output_rows"));
+                n.loops = num(inner.get("r_loops"));
+                n.actual_ms = num(inner.get("r_total_time_ms"));
+            }
+            if *ty == "Aggregate"
+                && inner.get("using_temporary_table").and_then(Value::as_bool) == Some(true)
+            {
+                n.strategy = Some("Hashed".into());
+            }
+            if let Some(c) = build(inner) {
+                n.children.push(c);
+            }
+            return Some(n);
         }
     }
-    if let Some(specs) = cur
+    if let Some(specs) = v
         .get("union_result")
         .and_then(|u| u.get("query_specifications"))
         .and_then(Value::as_array)
     {
-        for q in specs {
-            if let Some(qb) = q.get("query_block") {
-                kids.push(block(qb));
-            }
-        }
-    }
-    let mut node = if kids.len() == 1 && wrap.is_empty() {
-        kids.pop().unwrap_or_default()
-    } else {
-        PlanNode {
-            node_type: if kids.len() > 1 {
-                "Nested Loop".into()
-            } else {
-                "Query Block".into()
-            },
-            join_type: (kids.len() > 1).then(|| "Inner".to_string()),
-            children: kids,
+        return Some(PlanNode {
+            node_type: "Append".into(),
+            children: specs.iter().filter_map(build).collect(),
             ..Default::default()
-        }
-    };
-    while let Some(mut w) = wrap.pop() {
-        w.children.push(node);
-        node = w;
+        });
     }
-    node.total_cost = node
-        .total_cost
-        .or_else(|| b.get("cost_info").and_then(|c| num(c.get("query_cost"))));
-    node
+    if let Some(qb) = v.get("query_block") {
+        let mut n = build(qb)?;
+        n.total_cost = n
+            .total_cost
+            .or_else(|| qb.get("cost_info").and_then(|c| num(c.get("query_cost"))));
+        if n.actual_ms.is_none() {
+            n.actual_ms = num(qb.get("r_total_time_ms"));
+        }
+        return Some(n);
+    }
+    None
 }
 
 pub fn parse(v: &Value) -> Option<Plan> {
-    let qb = v.get("query_block")?;
+    v.get("query_block")?;
+    let root = build(v)?;
     Some(Plan {
         format: PlanFormat::MysqlJson,
-        root: block(qb),
+        execution_ms: num(v.get("query_block").and_then(|q| q.get("r_total_time_ms"))),
+        root,
         ..Default::default()
     })
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mariadb_analyze_with_filesort_and_temporary_table() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/explain/mariadb/group_by.analyze.json"
+        ))
+        .unwrap();
+        let p = crate::plan::parse(&text).unwrap();
+        assert_eq!(p.root.node_type, "Sort");
+        let tmp = &p.root.children[0];
+        assert_eq!(tmp.node_type, "Temporary Table");
+        let scan = &tmp.children[0];
+        assert!(scan.is_seq_scan());
+        assert_eq!(scan.relation.as_deref(), Some("o"));
+        assert_eq!(scan.actual_rows, Some(3560.0));
+        assert!(p.execution_ms.is_some());
+    }
+
     #[test]
     fn mysql8_join_with_filesort() {
         let text = r#"{"query_block": {"select_id": 1, "cost_info": {"query_cost": "1210.50"},
