@@ -289,7 +289,15 @@ pub fn spill_kb(n: &PlanNode) -> f64 {
         .iter()
         .filter_map(|c| c.buffers.temp_written)
         .sum();
-    kb.max((n.buffers.temp_written.unwrap_or(0.0) - kids).max(0.0) * 8.0)
+    let temp = (n.buffers.temp_written.unwrap_or(0.0) - kids).max(0.0) * 8.0;
+    // Without BUFFERS, a hash in N batches kept one in memory and wrote the others.
+    let batches = n.hash_batches.unwrap_or(1.0);
+    let hashed = if batches > 1.0 && temp == 0.0 {
+        n.peak_memory_kb.unwrap_or(0.0) * (batches - 1.0)
+    } else {
+        0.0
+    };
+    kb.max(temp).max(hashed)
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -28,6 +28,15 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
                 ) {
                     (Some("Disk"), Some(m)) => format!("{m}  Disk: {kb}kB"),
                     _ if n.node.disk_usage_kb.is_some() => format!("Disk Usage: {kb}kB"),
+                    _ if n.node.hash_batches.is_some_and(|b| b > 1.0)
+                        && n.node.buffers.temp_written.is_none() =>
+                    {
+                        format!(
+                            "Batches: {}  Memory Usage: {}kB",
+                            n.node.hash_batches.unwrap_or(0.0),
+                            n.node.peak_memory_kb.unwrap_or(0.0)
+                        )
+                    }
                     _ => format!("{kb}kB of temporary buffers written"),
                 };
                 node = Some(format!("{} ({how})", n.node.label()));
