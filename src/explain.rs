@@ -62,7 +62,7 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
              with or without psql's frame) or MySQL EXPLAIN FORMAT=JSON"
         )
     })?;
-    let dialect = if plan.format == PlanFormat::MysqlJson {
+    let dialect = if matches!(plan.format, PlanFormat::MysqlJson | PlanFormat::MysqlTree) {
         Dialect::Mysql
     } else {
         Dialect::Postgres
@@ -193,6 +193,7 @@ pub fn write_tree(plan: &Plan, findings: &[FindingOut], w: &mut dyn Write) -> io
         PlanFormat::PgText => "PostgreSQL text",
         PlanFormat::PgJson => "PostgreSQL JSON",
         PlanFormat::MysqlJson => "MySQL JSON",
+        PlanFormat::MysqlTree => "MySQL tree",
     };
     let mut head = format!("Plan ({fmt_name}, {} nodes)", plan.root.count());
     if let Some(e) = plan.execution_ms {

@@ -127,6 +127,13 @@ pub fn unframe(text: &str) -> String {
             }
         }
         let trailing_space = l.ends_with([' ', '\t']);
+        // The mysql client prints a tree plan as one multi-line cell: `| -> Limit …`.
+        if let Some(rest) = l.trim_start().strip_prefix("| ")
+            && (rest.trim_start().starts_with("-> ")
+                || rest.trim_end().trim_end_matches('|').trim() == "EXPLAIN")
+        {
+            l = rest.to_string();
+        }
         let mut t = l.trim_end().to_string();
         if let Some(c) = t.chars().last().filter(|c| is_border(*c)) {
             t.truncate(t.len() - c.len_utf8());

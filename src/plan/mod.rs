@@ -11,6 +11,7 @@
 
 mod frame;
 mod mysql_json;
+mod mysql_tree;
 mod pg_json;
 mod pg_text;
 
@@ -314,6 +315,7 @@ pub enum PlanFormat {
     PgText,
     PgJson,
     MysqlJson,
+    MysqlTree,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -361,6 +363,7 @@ pub fn parse(text: &str) -> Option<Plan> {
     let plan = match json {
         Some(v) if mysql_json::is_mysql(&v) => mysql_json::parse(&v),
         Some(v) => pg_json::parse(&v),
+        None if mysql_tree::looks_like(&clean) => mysql_tree::parse(&clean),
         None => pg_text::parse(&clean),
     }?;
     Some(plan.finish())
