@@ -29,7 +29,8 @@ pub fn looks_like(text: &str) -> bool {
     text.lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && *l != "EXPLAIN")
-        .is_some_and(|l| l.starts_with("-> "))
+        // PostgreSQL's arrows are followed by two spaces (`->  Seq Scan`).
+        .is_some_and(|l| l.starts_with("-> ") && !l.starts_with("->  "))
 }
 
 fn after<'a>(s: &'a str, word: &str) -> Option<&'a str> {
