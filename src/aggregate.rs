@@ -182,6 +182,8 @@ pub struct Group {
     pub role: Role,
     /// Application endpoints named by sqlcommenter / marginalia comments.
     pub endpoints: SmallSet,
+    /// Rules silenced by `qperf:ignore` comments in the statement (`*`: all).
+    pub ignored_rules: SmallSet,
 }
 
 impl Group {
@@ -216,6 +218,7 @@ impl Group {
             example_sql: truncate(ev.sql.clone(), MAX_SAMPLE_SQL),
             role: role_of(&query),
             endpoints: SmallSet::default(),
+            ignored_rules: SmallSet::default(),
             query,
         }
     }
@@ -230,6 +233,11 @@ impl Group {
         self.apps.add(&ev.app);
         if memchr::memmem::find(ev.sql.as_bytes(), b"/*").is_some() {
             self.endpoints.add(&tags::endpoint(&ev.sql));
+        }
+        if memchr::memmem::find(ev.sql.as_bytes(), b"qperf:ignore").is_some() {
+            for r in tags::inline_ignores(&ev.sql) {
+                self.ignored_rules.add(&Some(r));
+            }
         }
     }
 

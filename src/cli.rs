@@ -29,6 +29,16 @@ pub enum Command {
     ///
     /// For example: psql -XqAt -c 'EXPLAIN (ANALYZE, BUFFERS) SELECT …' | qperf explain -
     Explain(Box<ExplainArgs>),
+    /// Record the current findings as known, so that `analyze --baseline` reports only
+    /// new ones.
+    ///
+    /// For example: qperf baseline test-suite.log -o qperf-baseline.json
+    Baseline(Box<BaselineArgs>),
+    /// Compare two runs (logs or JSON reports): new and slower statements, grown call
+    /// counts, findings that appeared or went away.
+    ///
+    /// For example: qperf diff main.log pr.log --fail-on regression
+    Diff(Box<DiffArgs>),
     /// List the rules: id, default severity, summary.
     Rules,
     /// Print one rule's documentation and thresholds.
@@ -123,6 +133,80 @@ pub struct AnalyzeArgs {
     /// Also write the suggested SQL (indexes, rewrites as comments) to this file.
     #[arg(long, value_name = "FILE")]
     pub emit_sql: Option<PathBuf>,
+
+    /// Exit with status 1 when a finding is at or above this severity (info, warning,
+    /// error), or of one of these rules. Without it, findings exit 0.
+    ///
+    /// For example: --fail-on n-plus-one,missing-index
+    #[arg(long, value_name = "SEVERITY|RULES")]
+    pub fail_on: Option<String>,
+
+    /// Report only findings that this baseline file (from `qperf baseline`) does not list.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Configuration file (default: ./qperf.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Also write the report in this format to this file (repeatable).
+    ///
+    /// For example: --output sarif=qperf.sarif --output markdown=qperf.md
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub output: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub analyze: AnalyzeArgs,
+
+    /// Where to write the baseline.
+    #[arg(
+        short = 'o',
+        long = "out",
+        value_name = "FILE",
+        default_value = "qperf-baseline.json"
+    )]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The reference run: a log, or a `--format json` report.
+    pub old: PathBuf,
+    /// The run to judge: a log, or a `--format json` report.
+    pub new: PathBuf,
+
+    /// Output format (table, json or markdown).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// `regression`: exit 1 when anything got worse. Also a severity or rule ids:
+    /// exit 1 when a finding of that kind appeared.
+    #[arg(long, value_name = "regression|SEVERITY|RULES")]
+    pub fail_on: Option<String>,
+
+    /// A statement is slower when its P95 grew by this factor ...
+    #[arg(long, default_value_t = 1.5)]
+    pub slower_ratio: f64,
+
+    /// ... and by at least this many milliseconds.
+    #[arg(long, default_value_t = 1.0)]
+    pub min_delta_ms: f64,
+
+    /// A statement's calls grew when they rose by this factor (relative to all
+    /// statements' calls) and by at least 10.
+    #[arg(long, default_value_t = 2.0)]
+    pub calls_ratio: f64,
+
+    /// Configuration file, for reading logs (default: ./qperf.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The servers' log_line_prefix, when reading logs.
+    #[arg(long)]
+    pub log_line_prefix: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -146,4 +230,12 @@ pub struct ExplainArgs {
     /// Override a rule threshold, severity or enabled flag (repeatable).
     #[arg(long = "set", value_name = "RULE.PARAM=VALUE")]
     pub set: Vec<String>,
+
+    /// Exit with status 1 when a finding is at or above this severity, or of these rules.
+    #[arg(long, value_name = "SEVERITY|RULES")]
+    pub fail_on: Option<String>,
+
+    /// Configuration file (default: ./qperf.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }

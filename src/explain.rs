@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::aggregate::{Aggregator, Filters};
 use crate::cli::ExplainArgs;
+use crate::config::{Config, FailOn};
 use crate::event::{Dialect, EventSink, QueryEvent};
 use crate::ingest::FileStats;
 use crate::plan::{self, Plan, PlanFormat, PlanNode};
@@ -16,7 +17,7 @@ use crate::report::schema::{self, FindingOut, IndexOut};
 use crate::report::table::fmt_ms;
 use crate::report::{OutputFormat, SortKey};
 use crate::rules;
-use crate::{exit, load_schema, seq_config, settings_from};
+use crate::{gate, load_schema, seq_config};
 
 #[derive(Serialize)]
 struct ExplainReport<'a> {
@@ -54,7 +55,12 @@ fn read_stdin() -> Result<(String, String)> {
 }
 
 pub fn run(args: ExplainArgs) -> Result<u8> {
-    let settings = settings_from(&args.set)?;
+    let config = Config::find(args.config.as_deref())?;
+    let settings = config.settings(&args.set)?;
+    let fail_on = match &args.fail_on {
+        Some(s) => Some(s.parse::<FailOn>()?),
+        None => config.fail_on.clone(),
+    };
     let (name, text) = read_input(&args.file)?;
     let plan = plan::parse(&text).ok_or_else(|| {
         anyhow!(
@@ -88,7 +94,8 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
         None => crate::sql::schema::Schema::default(),
     };
     let ctx = rules::Context::build(&agg, &schema_ddl, &settings);
-    let findings = rules::run(&ctx, &settings);
+    let outcome = gate::apply(rules::run(&ctx, &settings), &ctx, &config, None);
+    let findings = outcome.findings;
     let files = vec![FileStats {
         path: name.clone(),
         ..Default::default()
@@ -105,6 +112,8 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
             findings: &findings,
             advice: &ctx.advice,
             unparsed: &[],
+            suppressed: &outcome.suppressed,
+            baseline: None,
         }),
     );
     let stdout = io::stdout();
@@ -122,14 +131,14 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
             serde_json::to_writer_pretty(&mut out, &r)?;
             writeln!(out)?;
         }
-        OutputFormat::Sql => crate::report::sql::write(&full, &mut out)?,
         OutputFormat::Table => {
             write_tree(&plan, &full.findings, &mut out)?;
             crate::report::table::write_findings(&full, &mut out)?;
         }
+        other => crate::write_report(&full, other, &mut out)?,
     }
     out.flush().context("failed to write the report")?;
-    Ok(exit::OK)
+    Ok(gate::exit_code(&findings, fail_on.as_ref()))
 }
 
 fn rows(n: &PlanNode) -> String {

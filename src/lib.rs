@@ -7,9 +7,12 @@
 
 pub mod aggregate;
 pub mod cli;
+pub mod config;
+pub mod diff;
 pub mod event;
 pub mod explain;
 pub mod fingerprint;
+pub mod gate;
 pub mod ingest;
 pub mod plan;
 pub mod report;
@@ -52,6 +55,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze(*args),
         Command::Explain(args) => explain::run(*args),
+        Command::Baseline(args) => baseline(*args),
+        Command::Diff(args) => diff::run(*args),
         Command::Rules => list_rules(),
         Command::Rule { id } => show_rule(&id),
     };
@@ -150,6 +155,26 @@ impl Drop for Progress {
     }
 }
 
+fn baseline(args: cli::BaselineArgs) -> Result<u8> {
+    let config = config::Config::find(args.analyze.config.as_deref())?;
+    let Some(run) = run_analysis(&args.analyze, &config, None)? else {
+        return Ok(exit::ERROR);
+    };
+    let b = gate::Baseline::from_findings(&run.findings);
+    b.write(&args.out)?;
+    eprintln!(
+        "qperf: wrote {} ({} findings{})",
+        args.out.display(),
+        b.entries.len(),
+        if run.report.suppressed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} suppressed and left out", run.report.suppressed.len())
+        }
+    );
+    Ok(if run.failed { exit::ERROR } else { exit::OK })
+}
+
 fn list_rules() -> Result<u8> {
     let mut out = io::stdout().lock();
     for d in rules::catalogue() {
@@ -197,14 +222,6 @@ fn show_rule(id: &str) -> Result<u8> {
     Ok(exit::OK)
 }
 
-pub(crate) fn settings_from(set: &[String]) -> Result<rules::Settings> {
-    let mut settings = rules::Settings::default();
-    for spec in set {
-        settings.set(spec)?;
-    }
-    Ok(settings)
-}
-
 pub(crate) fn seq_config(settings: &rules::Settings) -> sequence::SeqConfig {
     let n = settings.rule(rules::RuleId::NPlusOne);
     let r = settings.rule(rules::RuleId::RepeatedQuery);
@@ -235,8 +252,100 @@ pub(crate) fn load_schema(path: &Path, dialect: Dialect) -> Result<sql::schema::
     Ok(schema)
 }
 
+/// A finished analysis: the report DTO and the findings the gate judges.
+pub(crate) struct Analyzed {
+    pub report: report::schema::Report,
+    pub findings: Vec<rules::Finding>,
+    /// A file could not be read or held nothing: the run exits 2 whatever it found.
+    pub failed: bool,
+}
+
 fn analyze(args: AnalyzeArgs) -> Result<u8> {
-    let settings = settings_from(&args.set)?;
+    let config = config::Config::find(args.config.as_deref())?;
+    let fail_on = match &args.fail_on {
+        Some(s) => Some(s.parse::<config::FailOn>()?),
+        None => config.fail_on.clone(),
+    };
+    if fail_on == Some(config::FailOn::Regression) {
+        anyhow::bail!(
+            "--fail-on regression belongs to `qperf diff`; analyze takes a severity or rule ids"
+        );
+    }
+    let baseline = match &args.baseline {
+        Some(p) => Some((p.as_path(), gate::Baseline::load(p)?)),
+        None => None,
+    };
+    let outputs = args
+        .output
+        .iter()
+        .map(|o| parse_output(o))
+        .collect::<Result<Vec<_>>>()?;
+    let Some(run) = run_analysis(&args, &config, baseline.as_ref().map(|(p, b)| (*p, b)))? else {
+        return Ok(exit::ERROR);
+    };
+    if let Some(path) = &args.emit_sql {
+        write_to_file(&run.report, OutputFormat::Sql, path)?;
+    }
+    for (fmt, path) in &outputs {
+        write_to_file(&run.report, *fmt, path)?;
+    }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    write_report(&run.report, args.format, &mut out)
+        .and_then(|_| out.flush())
+        .context("failed to write the report")?;
+    Ok(if run.failed {
+        exit::ERROR
+    } else {
+        gate::exit_code(&run.findings, fail_on.as_ref())
+    })
+}
+
+fn parse_output(spec: &str) -> Result<(OutputFormat, PathBuf)> {
+    use clap::ValueEnum;
+    let (fmt, path) = spec.split_once('=').ok_or_else(|| {
+        anyhow::anyhow!("--output `{spec}`: expected FORMAT=PATH, e.g. sarif=qperf.sarif")
+    })?;
+    let fmt = OutputFormat::from_str(fmt, true).map_err(|_| {
+        anyhow::anyhow!(
+            "--output `{spec}`: unknown format `{fmt}` (table, json, sql, sarif, github, markdown)"
+        )
+    })?;
+    Ok((fmt, PathBuf::from(path)))
+}
+
+pub(crate) fn write_report(
+    r: &report::schema::Report,
+    fmt: OutputFormat,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match fmt {
+        OutputFormat::Json => report::json::write(r, out),
+        OutputFormat::Sql => report::sql::write(r, out),
+        OutputFormat::Sarif => report::sarif::write(r, out),
+        OutputFormat::Github => report::github::write(r, out),
+        OutputFormat::Markdown => report::markdown::write(r, out),
+        OutputFormat::Table => report::table::write(r, out, terminal_width()),
+    }
+}
+
+fn write_to_file(r: &report::schema::Report, fmt: OutputFormat, path: &Path) -> Result<()> {
+    let mut f = io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    write_report(r, fmt, &mut f)
+        .and_then(|_| f.flush())
+        .with_context(|| format!("failed to write {}", path.display()))
+}
+
+/// Reads the logs, runs the rules and the gate's filters; `None` when nothing could be
+/// read at all (the error was printed).
+pub(crate) fn run_analysis(
+    args: &AnalyzeArgs,
+    config: &config::Config,
+    baseline: Option<(&Path, &gate::Baseline)>,
+) -> Result<Option<Analyzed>> {
+    let settings = config.settings(&args.set)?;
     let filters = Filters {
         since: parse_time_arg("--since", &args.since)?,
         until: parse_time_arg("--until", &args.until)?,
@@ -252,6 +361,7 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
         prefix: args
             .log_line_prefix
             .as_deref()
+            .or(config.log_line_prefix.as_deref())
             .map(ingest::pg_stderr::Prefix::compile)
             .transpose()?,
         year: timeparse::current_year(),
@@ -308,11 +418,11 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
 
     let any_events = agg.totals.events > 0 || agg.totals.filtered_out > 0 || !agg.groups.is_empty();
     if !any_events && failed {
-        return Ok(exit::ERROR);
+        return Ok(None);
     }
     let top = args.top.or(match args.format {
         OutputFormat::Table => Some(20),
-        OutputFormat::Json | OutputFormat::Sql => None,
+        _ => None,
     });
     let dialect = if agg.groups.values().any(|g| g.dialect == Dialect::Mysql)
         && !agg.groups.values().any(|g| g.dialect == Dialect::Postgres)
@@ -326,11 +436,13 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
         None => sql::schema::Schema::default(),
     };
     let ctx = rules::Context::build(&agg, &schema, &settings);
-    let findings = rules::run(&ctx, &settings);
+    let outcome = gate::apply(rules::run(&ctx, &settings), &ctx, config, baseline);
     let analysis = report::schema::Analysis {
-        findings: &findings,
+        findings: &outcome.findings,
         advice: &ctx.advice,
         unparsed: &ctx.unparsed,
+        suppressed: &outcome.suppressed,
+        baseline: outcome.baseline.as_ref(),
     };
     let report = report::schema::build(
         &agg,
@@ -342,28 +454,11 @@ fn analyze(args: AnalyzeArgs) -> Result<u8> {
         },
         Some(&analysis),
     );
-    if let Some(path) = &args.emit_sql {
-        let mut f = io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        );
-        report::sql::write(&report, &mut f)
-            .and_then(|_| f.flush())
-            .with_context(|| format!("failed to write {}", path.display()))?;
-    }
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    match args.format {
-        OutputFormat::Json => report::json::write(&report, &mut out),
-        OutputFormat::Sql => report::sql::write(&report, &mut out),
-        OutputFormat::Table => {
-            let width = terminal_width();
-            report::table::write(&report, &mut out, width)
-        }
-    }
-    .and_then(|_| out.flush())
-    .context("failed to write the report")?;
-    Ok(if failed { exit::ERROR } else { exit::OK })
+    Ok(Some(Analyzed {
+        report,
+        findings: outcome.findings,
+        failed,
+    }))
 }
 
 pub(crate) fn terminal_width() -> Option<u16> {

@@ -3,7 +3,10 @@
 //! Renderers take a finished [`schema::Report`] and a writer; they never see the
 //! aggregator's internal types, so the JSON schema changes only on purpose.
 
+pub mod github;
 pub mod json;
+pub mod markdown;
+pub mod sarif;
 pub mod schema;
 pub mod sql;
 pub mod table;
@@ -16,6 +19,12 @@ pub enum OutputFormat {
     Json,
     /// The suggested indexes as a reviewed SQL script; rewrites as comments.
     Sql,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// GitHub Actions workflow commands (`::warning …`): annotations on the run.
+    Github,
+    /// A pull-request-comment-sized summary.
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

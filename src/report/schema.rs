@@ -31,6 +31,10 @@ pub struct Report {
     pub indexes: Vec<IndexOut>,
     /// Statements sqlparser could not read (no rule saw their shape).
     pub unparsed: Vec<Unparsed>,
+    /// Findings left out by `qperf.toml` ignores or `qperf:ignore` comments.
+    pub suppressed: Vec<crate::gate::Suppressed>,
+    /// With `--baseline`: what the baseline absorbed and what it lists that no longer occurs.
+    pub baseline: Option<crate::gate::BaselineOutcome>,
 }
 
 #[derive(Serialize, Debug)]
@@ -69,6 +73,8 @@ pub struct Analysis<'a> {
     pub findings: &'a [Finding],
     pub advice: &'a [IndexAdvice],
     pub unparsed: &'a [Unparsed],
+    pub suppressed: &'a [crate::gate::Suppressed],
+    pub baseline: Option<&'a crate::gate::BaselineOutcome>,
 }
 
 #[derive(Serialize, Debug)]
@@ -391,5 +397,7 @@ pub fn build(
             })
             .unwrap_or_default(),
         unparsed: analysis.map(|a| a.unparsed.to_vec()).unwrap_or_default(),
+        suppressed: analysis.map(|a| a.suppressed.to_vec()).unwrap_or_default(),
+        baseline: analysis.and_then(|a| a.baseline.cloned()),
     }
 }

@@ -290,11 +290,11 @@ impl Settings {
     pub fn set(&mut self, spec: &str) -> Result<()> {
         let (key, value) = spec
             .split_once('=')
-            .ok_or_else(|| anyhow!("--set `{spec}`: expected rule.param=value"))?;
+            .ok_or_else(|| anyhow!("`{spec}`: expected rule.param=value"))?;
         let (rule, param) = key
             .trim()
             .split_once('.')
-            .ok_or_else(|| anyhow!("--set `{spec}`: expected rule.param=value"))?;
+            .ok_or_else(|| anyhow!("`{spec}`: expected rule.param=value"))?;
         let id: RuleId = rule.parse()?;
         let value = value.trim();
         let cfg = self.rule_mut(id);
@@ -304,19 +304,19 @@ impl Settings {
                 cfg.enabled = match value {
                     "true" => true,
                     "false" => false,
-                    _ => bail!("--set `{spec}`: enabled takes true or false"),
+                    _ => bail!("rule {id}: enabled takes true or false, not `{value}`"),
                 }
             }
             _ => {
                 let slot = cfg.params.get_mut(param).ok_or_else(|| {
                     anyhow!(
-                        "--set `{spec}`: rule {id} has no threshold `{param}` (it has: {})",
+                        "rule {id} has no threshold `{param}` (it has: {})",
                         id.params().join(", ")
                     )
                 })?;
-                *slot = value
-                    .parse()
-                    .with_context(|| format!("--set `{spec}`: `{value}` is not a number"))?;
+                *slot = value.parse().with_context(|| {
+                    format!("rule {id}: `{param}` takes a number, not `{value}`")
+                })?;
             }
         }
         Ok(())

@@ -41,6 +41,33 @@ pub fn endpoint(sql: &str) -> Option<String> {
         .or_else(|| get("path"))
 }
 
+/// Rules silenced by a `qperf:ignore` comment in the statement (`/* qperf:ignore
+/// n-plus-one, select-star */` or `-- qperf:ignore`); `*` for all rules.
+pub fn inline_ignores(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = sql;
+    while let Some(p) = rest.find("qperf:ignore") {
+        let after = &rest[p + "qperf:ignore".len()..];
+        let end = after
+            .find("*/")
+            .or_else(|| after.find('\n'))
+            .unwrap_or(after.len());
+        let list: Vec<String> = after[..end]
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        if list.is_empty() {
+            out.push("*".to_string());
+        } else {
+            out.extend(list);
+        }
+        rest = &after[end..];
+    }
+    out
+}
+
 fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -63,6 +90,17 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::endpoint;
+
+    #[test]
+    fn inline_ignore_comments() {
+        use super::inline_ignores;
+        assert_eq!(
+            inline_ignores("SELECT * FROM t /* qperf:ignore select-star, n-plus-one */"),
+            vec!["select-star", "n-plus-one"]
+        );
+        assert_eq!(inline_ignores("SELECT 1 -- qperf:ignore"), vec!["*"]);
+        assert!(inline_ignores("SELECT 1 /* app */").is_empty());
+    }
 
     #[test]
     fn sqlcommenter_and_rails() {
