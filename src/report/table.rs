@@ -156,6 +156,34 @@ pub fn write(report: &Report, w: &mut dyn Write, width: Option<u16>) -> io::Resu
 
 pub fn write_findings(report: &Report, w: &mut dyn Write) -> io::Result<()> {
     let f = &report.findings;
+    if let Some(b) = &report.baseline {
+        writeln!(
+            w,
+            "Baseline {}: {} known finding{} left out; {} baseline entr{} no longer seen{}",
+            b.path,
+            b.known,
+            if b.known == 1 { "" } else { "s" },
+            b.gone.len(),
+            if b.gone.len() == 1 { "y" } else { "ies" },
+            if b.gone.is_empty() {
+                ""
+            } else {
+                " (fixed, or not exercised: regenerate the baseline to drop them)"
+            }
+        )?;
+    }
+    if !report.suppressed.is_empty() {
+        writeln!(
+            w,
+            "{} finding{} suppressed by qperf.toml or qperf:ignore comments",
+            report.suppressed.len(),
+            if report.suppressed.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        )?;
+    }
     if f.is_empty() {
         writeln!(w, "No findings.")?;
         writeln!(w)?;
