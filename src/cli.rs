@@ -39,6 +39,11 @@ pub enum Command {
     ///
     /// For example: qperf diff main.log pr.log --fail-on regression
     Diff(Box<DiffArgs>),
+    /// Check the suggested indexes against a live PostgreSQL with HypoPG: estimated cost
+    /// of each statement before and after a hypothetical index.
+    ///
+    /// For example: qperf verify --db postgresql://app@db/shop postgresql.log
+    Verify(Box<VerifyArgs>),
     /// List the rules: id, default severity, summary.
     Rules,
     /// Print one rule's documentation and thresholds.
@@ -154,6 +159,39 @@ pub struct AnalyzeArgs {
     /// For example: --output sarif=qperf.sarif --output markdown=qperf.md
     #[arg(long, value_name = "FORMAT=PATH")]
     pub output: Vec<String>,
+
+    /// A live PostgreSQL to read catalog facts from (existing indexes, table sizes,
+    /// columns, foreign keys); read-only. URL or key=value; also PGURL, DATABASE_URL, PG*.
+    ///
+    /// For example: --db postgresql://readonly@db.internal/shop
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The logs whose suggested indexes to check.
+    pub files: Vec<PathBuf>,
+
+    /// The database (URL or key=value; also PGURL, DATABASE_URL and the PG* variables).
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+
+    /// Output format (table or json).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// The servers' log_line_prefix, when auto-detection is not enough.
+    #[arg(long)]
+    pub log_line_prefix: Option<String>,
+
+    /// Override a rule threshold (e.g. missing-index.min_cost_reduction=0.5).
+    #[arg(long = "set", value_name = "RULE.PARAM=VALUE")]
+    pub set: Vec<String>,
+
+    /// Configuration file (default: ./qperf.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -238,4 +276,22 @@ pub struct ExplainArgs {
     /// Configuration file (default: ./qperf.toml when it exists).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Run EXPLAIN on this live PostgreSQL for --sql (read-only session).
+    #[arg(long, value_name = "URL", requires = "sql")]
+    pub db: Option<String>,
+
+    /// With --db: EXPLAIN (ANALYZE, BUFFERS), i.e. run the statement. SELECT only,
+    /// unless --analyze-writes.
+    #[arg(long, requires = "db")]
+    pub analyze: bool,
+
+    /// With --analyze: also run data-changing statements, inside a transaction that is
+    /// always rolled back.
+    #[arg(long, requires = "analyze")]
+    pub analyze_writes: bool,
+
+    /// A value for $1, $2, … of --sql, in order (repeatable).
+    #[arg(long, value_name = "VALUE")]
+    pub param: Vec<String>,
 }

@@ -61,7 +61,21 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
         Some(s) => Some(s.parse::<FailOn>()?),
         None => config.fail_on.clone(),
     };
-    let (name, text) = read_input(&args.file)?;
+    let (name, text) = match &args.db {
+        Some(db) => {
+            let target = crate::live::Target::resolve(Some(db))?;
+            let sql = args.sql.as_deref().unwrap_or_default();
+            let text = crate::live::explain::plan_json(
+                &target,
+                sql,
+                &args.param,
+                args.analyze,
+                args.analyze_writes,
+            )?;
+            (target.display.clone(), text)
+        }
+        None => read_input(&args.file)?,
+    };
     let plan = plan::parse(&text).ok_or_else(|| {
         anyhow!(
             "{name}: no query plan recognized; expected PostgreSQL EXPLAIN output (text or FORMAT JSON, \
@@ -93,7 +107,7 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
         Some(p) => load_schema(p, dialect)?,
         None => crate::sql::schema::Schema::default(),
     };
-    let ctx = rules::Context::build(&agg, &schema_ddl, &settings);
+    let ctx = rules::Context::build(&agg, &schema_ddl, &settings, &[]);
     let outcome = gate::apply(rules::run(&ctx, &settings), &ctx, &config, None);
     let findings = outcome.findings;
     let files = vec![FileStats {

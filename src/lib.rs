@@ -14,6 +14,7 @@ pub mod explain;
 pub mod fingerprint;
 pub mod gate;
 pub mod ingest;
+pub mod live;
 pub mod plan;
 pub mod report;
 pub mod rules;
@@ -57,6 +58,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => explain::run(*args),
         Command::Baseline(args) => baseline(*args),
         Command::Diff(args) => diff::run(*args),
+        Command::Verify(args) => live::verify::run(*args),
         Command::Rules => list_rules(),
         Command::Rule { id } => show_rule(&id),
     };
@@ -173,6 +175,26 @@ fn baseline(args: cli::BaselineArgs) -> Result<u8> {
         }
     );
     Ok(if run.failed { exit::ERROR } else { exit::OK })
+}
+
+/// Catalog facts for the tables the workload's statements touch.
+fn catalog_facts(db: &str, agg: &Aggregator) -> Result<live::catalog::Facts> {
+    let mut tables: Vec<String> = Vec::new();
+    for g in agg.groups.values() {
+        if let Ok(shape) = sql::shape::Shape::parse(&g.example_sql, g.dialect) {
+            for t in shape.tables {
+                if !tables.contains(&t.name) {
+                    tables.push(t.name);
+                }
+            }
+        }
+    }
+    let target = live::Target::resolve(Some(db))?;
+    let rt = live::runtime()?;
+    rt.block_on(async {
+        let client = target.connect().await?;
+        live::catalog::fetch(&client, &target, &tables).await
+    })
 }
 
 fn list_rules() -> Result<u8> {
@@ -435,7 +457,17 @@ pub(crate) fn run_analysis(
         Some(p) => load_schema(p, dialect)?,
         None => sql::schema::Schema::default(),
     };
-    let ctx = rules::Context::build(&agg, &schema, &settings);
+    let mut schema = schema;
+    let mut catalog_rows = Vec::new();
+    if let Some(db) = &args.db {
+        let facts = catalog_facts(db, &agg)?;
+        // The database knows better than a DDL file: its facts go on top.
+        schema.indexes.extend(facts.schema.indexes);
+        schema.foreign_keys.extend(facts.schema.foreign_keys);
+        schema.tables.extend(facts.schema.tables);
+        catalog_rows = facts.table_rows;
+    }
+    let ctx = rules::Context::build(&agg, &schema, &settings, &catalog_rows);
     let outcome = gate::apply(rules::run(&ctx, &settings), &ctx, config, baseline);
     let analysis = report::schema::Analysis {
         findings: &outcome.findings,

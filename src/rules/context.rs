@@ -147,7 +147,14 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    pub fn build(agg: &'a Aggregator, schema: &'a Schema, settings: &Settings) -> Context<'a> {
+    /// `catalog_rows`: table row estimates from a live database (`--db`), which beat the
+    /// plans' evidence.
+    pub fn build(
+        agg: &'a Aggregator,
+        schema: &'a Schema,
+        settings: &Settings,
+        catalog_rows: &[(String, f64)],
+    ) -> Context<'a> {
         let mut groups: Vec<Analyzed> = agg
             .sorted_groups()
             .into_iter()
@@ -199,6 +206,9 @@ impl<'a> Context<'a> {
             unparsed,
         };
         ctx.plan_facts();
+        for (t, n) in catalog_rows {
+            ctx.table_rows.insert(t.clone(), *n);
+        }
         ctx.advice = index_advice::advise(&ctx, settings.rule(RuleId::MissingIndex));
         ctx
     }

@@ -11,6 +11,7 @@ pub const PARAMS: &[&str] = &[
     "min_table_rows",
     "max_selectivity",
     "error_share",
+    "min_cost_reduction",
 ];
 
 pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {

@@ -1,0 +1,335 @@
+//! `qperf verify --db URL LOG`: each suggested index, created hypothetically with HypoPG,
+//! and the estimated cost of every statement it serves before and after, EXPLAINed with
+//! the parameters of the slowest logged execution.
+
+use std::io::{self, Write};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Parser;
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use super::{Target, literal, runtime};
+use crate::cli::{Cli, Command, VerifyArgs};
+use crate::config::Config;
+use crate::report::OutputFormat;
+use crate::report::schema::{IndexOut, Query};
+use crate::rules::RuleId;
+use crate::sql::ident;
+
+#[derive(Debug, Serialize)]
+pub struct StatementCost {
+    pub fingerprint: String,
+    pub query: String,
+    pub calls: u64,
+    pub cost_before: f64,
+    pub cost_after: f64,
+    /// 0–1.
+    pub reduction: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IndexCost {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub sql: String,
+    /// Summed over the statements it serves, each weighted by its calls.
+    pub cost_before: f64,
+    pub cost_after: f64,
+    pub reduction: f64,
+    /// Reduction at least the `missing-index` rule's `min_cost_reduction`.
+    pub worth_it: bool,
+    pub statements: Vec<StatementCost>,
+    /// Statements that could not be EXPLAINed, with the reason.
+    pub skipped: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct VerifyReport {
+    version: u32,
+    database: String,
+    min_cost_reduction: f64,
+    indexes: Vec<IndexCost>,
+}
+
+/// `$1 = '42', $2 = NULL` → the values in order, as SQL literals.
+fn param_literals(params: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in 1.. {
+        match crate::rules::param_value(params, &format!("${i}")) {
+            Some(v) if v == "NULL" => out.push("NULL".into()),
+            Some(v) => out.push(literal(&v)),
+            None => break,
+        }
+    }
+    out
+}
+
+/// Estimated total cost of a statement: EXPLAIN (no ANALYZE), with its logged values
+/// through PREPARE / EXECUTE when it has parameters.
+pub async fn cost(
+    client: &Client,
+    target: &Target,
+    sql: &str,
+    params: Option<&str>,
+) -> Result<f64> {
+    let literals = params.map(param_literals).unwrap_or_default();
+    let rows = if literals.is_empty() {
+        client
+            .query(&format!("EXPLAIN (FORMAT JSON) {sql}"), &[])
+            .await
+            .map_err(|e| target.err("EXPLAIN failed", e))?
+    } else {
+        client
+            .batch_execute(&format!("DEALLOCATE ALL; PREPARE qperf_verify AS {sql}"))
+            .await
+            .map_err(|e| target.err("PREPARE failed", e))?;
+        let r = client
+            .query(
+                &format!(
+                    "EXPLAIN (FORMAT JSON) EXECUTE qperf_verify({})",
+                    literals.join(", ")
+                ),
+                &[],
+            )
+            .await
+            .map_err(|e| target.err("EXPLAIN failed", e));
+        let _ = client.batch_execute("DEALLOCATE qperf_verify").await;
+        r?
+    };
+    let json: serde_json::Value = rows
+        .first()
+        .map(|r| r.get::<_, serde_json::Value>(0))
+        .ok_or_else(|| anyhow!("EXPLAIN returned nothing"))?;
+    json[0]["Plan"]["Total Cost"]
+        .as_f64()
+        .ok_or_else(|| anyhow!("EXPLAIN gave no total cost"))
+}
+
+/// HypoPG available, installing the extension when the server has it but this database
+/// does not (its own read-write transaction: schema, not data).
+async fn ensure_hypopg(client: &Client, target: &Target) -> Result<()> {
+    let installed = client
+        .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'", &[])
+        .await
+        .map_err(|e| target.err("catalog query failed", e))?
+        .is_some();
+    if installed {
+        return Ok(());
+    }
+    let available = client
+        .query_opt(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'",
+            &[],
+        )
+        .await
+        .map_err(|e| target.err("catalog query failed", e))?
+        .is_some();
+    if !available {
+        bail!(
+            "HypoPG is not installed on the server ({}): install it (Debian/Ubuntu: apt-get install \
+             postgresql-15-hypopg, matching the server's major version; elsewhere see \
+             https://github.com/HypoPG/hypopg), then run qperf verify again",
+            target.display
+        );
+    }
+    client
+        .batch_execute("BEGIN READ WRITE; CREATE EXTENSION IF NOT EXISTS hypopg; COMMIT")
+        .await
+        .map_err(|e| {
+            target.err(
+                "HypoPG is available but CREATE EXTENSION hypopg failed (a superuser or the database owner can run it)",
+                e,
+            )
+        })?;
+    eprintln!("qperf: created extension hypopg in {}", target.display);
+    Ok(())
+}
+
+async fn verify_index(
+    client: &Client,
+    target: &Target,
+    ix: &IndexOut,
+    queries: &[Query],
+    min_reduction: f64,
+) -> Result<IndexCost> {
+    let mut statements = Vec::new();
+    let mut skipped = Vec::new();
+    let mut before = Vec::new();
+    for fp in &ix.fingerprints {
+        let Some(q) = queries.iter().find(|q| q.fingerprint == *fp) else {
+            continue;
+        };
+        let Some(s) = q.samples.first() else {
+            skipped.push(format!("{fp}: no logged execution to take values from"));
+            continue;
+        };
+        let sql = s.sql.clone().unwrap_or_default();
+        match cost(client, target, &sql, s.params.as_deref()).await {
+            Ok(c) => before.push((q, sql, s.params.clone(), c)),
+            Err(e) => skipped.push(format!("{fp}: {e}")),
+        }
+    }
+    let cols: Vec<String> = ix
+        .columns
+        .iter()
+        .map(|c| match c.strip_suffix(" DESC") {
+            Some(n) => format!("{} DESC", ident(n, crate::event::Dialect::Postgres)),
+            None => ident(c, crate::event::Dialect::Postgres),
+        })
+        .collect();
+    let hypo = format!(
+        "CREATE INDEX ON {} ({})",
+        ident(&ix.table, crate::event::Dialect::Postgres),
+        cols.join(", ")
+    );
+    client
+        .query("SELECT * FROM hypopg_create_index($1)", &[&hypo])
+        .await
+        .map_err(|e| target.err("hypopg_create_index failed", e))?;
+    for (q, sql, params, c0) in before {
+        let c1 = cost(client, target, &sql, params.as_deref()).await;
+        match c1 {
+            Ok(c1) => statements.push(StatementCost {
+                fingerprint: q.fingerprint.to_string(),
+                query: q.query.clone(),
+                calls: q.calls,
+                cost_before: c0,
+                cost_after: c1,
+                reduction: if c0 > 0.0 {
+                    (1.0 - c1 / c0).max(0.0)
+                } else {
+                    0.0
+                },
+            }),
+            Err(e) => skipped.push(format!("{}: {e}", q.fingerprint)),
+        }
+    }
+    client
+        .batch_execute("SELECT hypopg_reset()")
+        .await
+        .map_err(|e| target.err("hypopg_reset failed", e))?;
+    let cost_before: f64 = statements
+        .iter()
+        .map(|s| s.cost_before * s.calls as f64)
+        .sum();
+    let cost_after: f64 = statements
+        .iter()
+        .map(|s| s.cost_after * s.calls as f64)
+        .sum();
+    let reduction = if cost_before > 0.0 {
+        (1.0 - cost_after / cost_before).max(0.0)
+    } else {
+        0.0
+    };
+    Ok(IndexCost {
+        table: ix.table.clone(),
+        columns: ix.columns.clone(),
+        sql: ix.sql.clone(),
+        cost_before,
+        cost_after,
+        reduction,
+        worth_it: !statements.is_empty() && reduction >= min_reduction,
+        statements,
+        skipped,
+    })
+}
+
+pub fn run(args: VerifyArgs) -> Result<u8> {
+    let target = Target::resolve(args.db.as_deref())?;
+    let config = Config::find(args.config.as_deref())?;
+    let settings = config.settings(&args.set)?;
+    let min_reduction = settings
+        .rule(RuleId::MissingIndex)
+        .get("min_cost_reduction");
+    // The logs, analyzed as `qperf analyze` would, keeping the logged values for EXPLAIN
+    // (they are used, never printed).
+    let mut argv: Vec<String> = vec!["qperf".into(), "analyze".into()];
+    argv.extend(args.files.iter().map(|f| f.display().to_string()));
+    argv.extend(["--format".into(), "json".into(), "--show-params".into()]);
+    if let Some(p) = &args.log_line_prefix {
+        argv.extend(["--log-line-prefix".into(), p.clone()]);
+    }
+    for s in &args.set {
+        argv.extend(["--set".into(), s.clone()]);
+    }
+    let Command::Analyze(mut a) = Cli::try_parse_from(&argv)?.command else {
+        unreachable!("parsed an analyze command line")
+    };
+    a.db = args.db.clone();
+    let Some(run) = crate::run_analysis(&a, &config, None)? else {
+        return Ok(crate::exit::ERROR);
+    };
+    let rt = runtime()?;
+    let indexes = rt.block_on(async {
+        let client = target.connect().await?;
+        ensure_hypopg(&client, &target).await?;
+        let mut out = Vec::new();
+        for ix in &run.report.indexes {
+            out.push(verify_index(&client, &target, ix, &run.report.queries, min_reduction).await?);
+        }
+        Ok::<_, anyhow::Error>(out)
+    })?;
+    let report = VerifyReport {
+        version: 1,
+        database: target.display.clone(),
+        min_cost_reduction: min_reduction,
+        indexes,
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        _ => write_table(&report, &mut out)?,
+    }
+    out.flush().context("failed to write the report")?;
+    Ok(if run.failed {
+        crate::exit::ERROR
+    } else {
+        crate::exit::OK
+    })
+}
+
+fn write_table(r: &VerifyReport, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        w,
+        "Hypothetical indexes (HypoPG) on {}; worth it from a {:.0}% estimated cost reduction\n",
+        r.database,
+        r.min_cost_reduction * 100.0
+    )?;
+    if r.indexes.is_empty() {
+        writeln!(w, "No index to verify: the log gave no index suggestion.")?;
+    }
+    for ix in &r.indexes {
+        writeln!(
+            w,
+            "{} {}\n  estimated cost {:.0} → {:.0} ({:.1}% less){}",
+            if ix.worth_it { "✔" } else { "✘" },
+            ix.sql,
+            ix.cost_before,
+            ix.cost_after,
+            ix.reduction * 100.0,
+            if ix.worth_it { "" } else { ": not worth it" }
+        )?;
+        for s in &ix.statements {
+            writeln!(
+                w,
+                "    {}  {:>10.1} → {:>10.1} ({:>5.1}% less, {} calls)  {}",
+                s.fingerprint,
+                s.cost_before,
+                s.cost_after,
+                s.reduction * 100.0,
+                s.calls,
+                s.query.chars().take(80).collect::<String>()
+            )?;
+        }
+        for s in &ix.skipped {
+            writeln!(w, "    skipped {s}")?;
+        }
+        writeln!(w)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! Against the real PostgreSQL: catalog facts, `explain --db`, `verify` with HypoPG.
+//!
+//! The server comes from QPERF_TEST_DATABASE_URL (default: trust auth on 127.0.0.1:5432
+//! as `postgres`, as on the project's machines and in CI). Each test creates its own
+//! database and drops it. Without a server these tests fail, saying what to start:
+//! they never skip.
+
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use common::{fixture, qperf};
+use serde_json::Value;
+
+fn admin_url() -> String {
+    std::env::var("QPERF_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is not reachable at {url} ({e}).\n\
+             These tests need a running server: start it (Debian: pg_ctlcluster --skip-systemctl-redirect 15 main start; \
+             or docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15), \
+             or point QPERF_TEST_DATABASE_URL at one. `qperf verify` also needs HypoPG (apt-get install postgresql-15-hypopg)."
+        )
+    });
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// A database of its own for one test, dropped at the end.
+struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    fn new(tag: &str) -> TestDb {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "qperf_test_{tag}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        rt().block_on(async {
+            let c = connect(&admin_url()).await;
+            c.batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+        });
+        let base = admin_url();
+        let url = match base.rsplit_once('/') {
+            Some((head, _)) => format!("{head}/{name}"),
+            None => base,
+        };
+        TestDb { name, url }
+    }
+
+    fn exec(&self, sql: &str) {
+        rt().block_on(async { connect(&self.url).await.batch_execute(sql).await.unwrap() });
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        rt().block_on(async {
+            connect(&self.url)
+                .await
+                .query_one(sql, &[])
+                .await
+                .unwrap()
+                .get(0)
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        rt().block_on(async {
+            let c = connect(&admin_url()).await;
+            let _ = c
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+        });
+    }
+}
+
+/// The seed_shop schema (the bundled pg_dump) with a scaled-down data set.
+fn seed_shop_small(db: &TestDb) {
+    let dump = std::fs::read_to_string(fixture("seed_shop/schema.sql")).unwrap();
+    let ddl: String = dump
+        .lines()
+        .filter(|l| !l.starts_with('\\'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    db.exec(&ddl);
+    db.exec(
+        "SET search_path = public;
+         INSERT INTO users SELECT g, 'u'||g, 'u'||g||'@x', null, repeat('b', 800), '{}', 'fr', now(), now() FROM generate_series(1, 5000) g;
+         INSERT INTO products SELECT g, 'sku'||g, 'p'||g, 'c', 1, 10, null, now() FROM generate_series(1, 1000) g;
+         INSERT INTO orders SELECT g, 1 + g % 5000, (ARRAY['completed','completed','completed','pending','cancelled'])[1 + g % 5],
+                g % 100, 'EUR', null, now() - g * interval '1 minute', now() FROM generate_series(1, 150000) g;
+         INSERT INTO order_items SELECT g, 1 + g % 150000, 1 + g % 1000, 1, 1 FROM generate_series(1, 600000) g;
+         ANALYZE;",
+    );
+}
+
+#[test]
+fn verify_then_apply_then_no_more_suggestions() {
+    let db = TestDb::new("verify");
+    seed_shop_small(&db);
+    let log = fixture("seed_shop/baseline.log.gz");
+    let out = qperf(&[
+        "verify",
+        "--db",
+        &db.url,
+        log.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ix = r["indexes"].as_array().unwrap();
+    assert_eq!(ix.len(), 2, "{r:#}");
+    for i in ix {
+        assert!(i["reduction"].as_f64().unwrap() >= 0.5, "{i:#}");
+        assert_eq!(i["worth_it"], true);
+        for s in i["statements"].as_array().unwrap() {
+            assert!(s["reduction"].as_f64().unwrap() >= 0.5, "{s:#}");
+            assert!(s["cost_after"].as_f64().unwrap() < s["cost_before"].as_f64().unwrap());
+        }
+    }
+    assert_eq!(ix[0]["columns"], serde_json::json!(["order_id"]));
+    assert_eq!(
+        ix[1]["columns"],
+        serde_json::json!(["user_id", "status", "created_at DESC"])
+    );
+
+    // Apply exactly what qperf emits, then ask again with the live catalog.
+    let sql = qperf(&["analyze", log.to_str().unwrap(), "--format", "sql"]);
+    for stmt in String::from_utf8(sql.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("CREATE INDEX"))
+    {
+        db.exec(stmt);
+    }
+    let out = qperf(&[
+        "analyze",
+        log.to_str().unwrap(),
+        "--db",
+        &db.url,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r["indexes"].as_array().unwrap().is_empty(),
+        "{:#}",
+        r["indexes"]
+    );
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] != "missing-index")
+    );
+    // The catalog names the wide columns `SELECT *` drags along.
+    let star = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "select-star" && f["query"] == "SELECT * FROM users WHERE id = $1")
+        .unwrap();
+    assert!(
+        star["message"].as_str().unwrap().contains("users.bio"),
+        "{star:#}"
+    );
+}
+
+#[test]
+fn explain_analyze_of_a_write_is_rolled_back() {
+    let db = TestDb::new("explain");
+    db.exec("CREATE TABLE orders (id int PRIMARY KEY, total int); INSERT INTO orders SELECT g, g FROM generate_series(1, 2000) g;");
+    let out = qperf(&[
+        "explain",
+        "--db",
+        &db.url,
+        "--analyze",
+        "--sql",
+        "DELETE FROM orders",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("add --analyze-writes"));
+    let out = qperf(&[
+        "explain",
+        "--db",
+        &db.url,
+        "--analyze",
+        "--analyze-writes",
+        "--sql",
+        "DELETE FROM orders",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["plan"]["root"]["operation"], "Delete");
+    assert_eq!(
+        r["plan"]["root"]["children"][0]["actual_rows"], 2000.0,
+        "it ran"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM orders"),
+        2000,
+        "and was rolled back"
+    );
+    // Parameters, and a read-only session: a plain EXPLAIN of a write is fine.
+    let out = qperf(&[
+        "explain",
+        "--db",
+        &db.url,
+        "--sql",
+        "SELECT * FROM orders WHERE id = $1",
+        "--param",
+        "42",
+        "--analyze",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Index Scan using orders_pkey on orders")
+    );
+}
+
+#[test]
+fn the_password_never_appears() {
+    let secret = "Sup3r-Secret-Pw";
+    let bad = format!("postgresql://postgres:{secret}@127.0.0.1:1/nowhere");
+    for args in [
+        vec![
+            "analyze",
+            "fixtures/rules/missing-index/hit.log",
+            "--db",
+            bad.as_str(),
+        ],
+        vec![
+            "verify",
+            "fixtures/rules/missing-index/hit.log",
+            "--db",
+            bad.as_str(),
+        ],
+        vec!["explain", "--db", bad.as_str(), "--sql", "SELECT 1"],
+    ] {
+        let out = qperf(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains("postgres@127.0.0.1:1/nowhere"), "{all}");
+        assert!(
+            !all.contains(secret),
+            "{args:?} printed the password: {all}"
+        );
+    }
+    // A server error that could echo input does not carry it either.
+    let db = TestDb::new("pw");
+    let with_pw = db
+        .url
+        .replacen("postgres@", &format!("postgres:{secret}@"), 1);
+    let out = qperf(&[
+        "explain",
+        "--db",
+        &with_pw,
+        "--sql",
+        &format!("SELECT * FROM \"{secret}\""),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(secret), "{all}");
+}
