@@ -184,6 +184,8 @@ pub struct Group {
     pub endpoints: SmallSet,
     /// Rules silenced by `qperf:ignore` comments in the statement (`*`: all).
     pub ignored_rules: SmallSet,
+    /// Filled from a summary (pg_stat_statements) rather than from executions.
+    pub summary_only: bool,
 }
 
 impl Group {
@@ -219,6 +221,7 @@ impl Group {
             role: role_of(&query),
             endpoints: SmallSet::default(),
             ignored_rules: SmallSet::default(),
+            summary_only: false,
             query,
         }
     }
@@ -243,7 +246,8 @@ impl Group {
 
     /// A quantile (0–1) of the timed calls, clamped to the observed range.
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        if self.timed_calls == 0 {
+        // A summary (pg_stat_statements) has totals but no distribution.
+        if self.timed_calls == 0 || self.summary_only {
             return None;
         }
         // Nearest-rank semantics (the k-th smallest of n with k = ceil(q·n)), so p95 of
@@ -380,6 +384,48 @@ impl Aggregator {
                 .then(a.fingerprint.cmp(&b.fingerprint))
         });
         v
+    }
+}
+
+/// One statement's totals from a summary source (pg_stat_statements).
+pub struct Summary<'a> {
+    pub sql: &'a str,
+    pub calls: u64,
+    pub total_ms: f64,
+    pub min_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    pub rows: u64,
+    pub db: Option<String>,
+    pub user: Option<String>,
+}
+
+impl Aggregator {
+    /// Adds a statement known only by its totals: calls, time, rows; no percentiles,
+    /// no session order (so no N+1 or repeat detection).
+    pub fn summary(&mut self, s: Summary) {
+        let ev = QueryEvent {
+            sql: s.sql.to_string(),
+            db: s.db.clone(),
+            user: s.user.clone(),
+            ..Default::default()
+        };
+        let t = &mut self.totals;
+        t.events += s.calls;
+        t.total_ms += s.total_ms;
+        let g = self.group(&ev);
+        g.seen(&ev);
+        g.summary_only = true;
+        g.calls += s.calls;
+        g.timed_calls += s.calls;
+        g.total_ms += s.total_ms;
+        let mean = if s.calls > 0 {
+            s.total_ms / s.calls as f64
+        } else {
+            0.0
+        };
+        g.min_ms = g.min_ms.min(s.min_ms.unwrap_or(mean));
+        g.max_ms = g.max_ms.max(s.max_ms.unwrap_or(mean));
+        *g.rows.get_or_insert(0) += s.rows;
     }
 }
 

@@ -166,6 +166,11 @@ pub struct AnalyzeArgs {
     /// For example: --db postgresql://readonly@db.internal/shop
     #[arg(long, value_name = "URL")]
     pub db: Option<String>,
+
+    /// With --db: read the workload from the pg_stat_statements view (calls, total and
+    /// mean time, rows) instead of, or besides, log files.
+    #[arg(long, requires = "db")]
+    pub pg_stat_statements: bool,
 }
 
 #[derive(Args, Debug)]
@@ -277,8 +282,9 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Run EXPLAIN on this live PostgreSQL for --sql (read-only session).
-    #[arg(long, value_name = "URL", requires = "sql")]
+    /// Run EXPLAIN on this live PostgreSQL for --sql (or the statement in the .sql file
+    /// given as input), in a read-only session.
+    #[arg(long, value_name = "URL")]
     pub db: Option<String>,
 
     /// With --db: EXPLAIN (ANALYZE, BUFFERS), i.e. run the statement. SELECT only,

@@ -64,7 +64,21 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
     let (name, text) = match &args.db {
         Some(db) => {
             let target = crate::live::Target::resolve(Some(db))?;
-            let sql = args.sql.as_deref().unwrap_or_default();
+            // The statement: --sql, or a .sql file given as the input.
+            let from_file = match (&args.sql, &args.file) {
+                (None, Some(f)) if f.as_os_str() != "-" => Some(
+                    std::fs::read_to_string(f)
+                        .with_context(|| format!("cannot read {}", f.display()))?,
+                ),
+                _ => None,
+            };
+            let sql = args
+                .sql
+                .as_deref()
+                .or(from_file.as_deref())
+                .unwrap_or_default()
+                .trim()
+                .trim_end_matches(';');
             let text = crate::live::explain::plan_json(
                 &target,
                 sql,

@@ -388,7 +388,11 @@ pub(crate) fn run_analysis(
             .transpose()?,
         year: timeparse::current_year(),
     };
-    let paths = expand(&args.files);
+    let paths = if args.pg_stat_statements && args.files.is_empty() {
+        Vec::new()
+    } else {
+        expand(&args.files)
+    };
     let mut agg = Aggregator::new(filters, seq_config(&settings));
     let mut files: Vec<FileStats> = Vec::new();
     let mut failed = false;
@@ -437,6 +441,26 @@ pub(crate) fn run_analysis(
     }
     drop(_progress);
     agg.finish();
+    if args.pg_stat_statements {
+        let target = live::Target::resolve(args.db.as_deref())?;
+        let rt = live::runtime()?;
+        let before = agg.totals.events;
+        let n = rt.block_on(async {
+            let client = target.connect().await?;
+            live::pgss::read(&client, &target, &mut agg).await
+        })?;
+        let idx = files.len();
+        if agg.totals.per_file_events.len() <= idx {
+            agg.totals.per_file_events.resize(idx + 1, 0);
+        }
+        agg.totals.per_file_events[idx] = agg.totals.events - before;
+        files.push(FileStats {
+            path: format!("pg_stat_statements ({})", target.display),
+            recognized_lines: n,
+            lines: n,
+            ..Default::default()
+        });
+    }
 
     let any_events = agg.totals.events > 0 || agg.totals.filtered_out > 0 || !agg.groups.is_empty();
     if !any_events && failed {

@@ -316,3 +316,52 @@ fn the_password_never_appears() {
     );
     assert!(!all.contains(secret), "{all}");
 }
+
+#[test]
+fn pg_stat_statements_is_a_workload_source() {
+    let db = TestDb::new("pgss");
+    db.exec(
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+         CREATE TABLE events (id int PRIMARY KEY, kind int, payload jsonb);
+         INSERT INTO events SELECT g, g % 50, '{}' FROM generate_series(1, 300000) g;
+         ANALYZE events;",
+    );
+    rt().block_on(async {
+        let c = connect(&db.url).await;
+        for k in 0..25 {
+            c.query("SELECT id, payload FROM events WHERE kind = $1", &[&k])
+                .await
+                .unwrap();
+        }
+    });
+    let out = qperf(&[
+        "analyze",
+        "--db",
+        &db.url,
+        "--pg-stat-statements",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let q = r["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["query"] == "SELECT id, payload FROM events WHERE kind = $1")
+        .unwrap_or_else(|| panic!("{:#}", r["queries"]));
+    assert_eq!(q["calls"], 25);
+    assert!(q["total_ms"].as_f64().unwrap() > 0.0);
+    assert!(q["p95_ms"].is_null(), "a summary has no percentiles");
+    assert!(
+        r["summary"]["files"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("pg_stat_statements (")
+    );
+}

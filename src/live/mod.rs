@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod explain;
+pub mod pgss;
 pub mod verify;
 
 use std::time::Duration;
