@@ -331,6 +331,46 @@ def hot_node():
         log.write(f"fixtures/rules/hot-node/{kind}.log")
 
 
-for f in (row_misestimate, nested_loop, lossy_bitmap, heap_fetches, hot_node, disk_spill, seq_scan, missing_index, select_star, n_plus_one, repeated_query, leading_wildcard_like,
+def unindexed_foreign_key():
+    os.makedirs("fixtures/rules/unindexed-foreign-key", exist_ok=True)
+    with open("fixtures/rules/unindexed-foreign-key/schema.sql", "w") as f:
+        f.write("""CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL, status text);
+CREATE TABLE order_items (id bigint PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders (id), qty int);
+CREATE TABLE reviews (id bigint PRIMARY KEY, order_id bigint NOT NULL, body text);
+ALTER TABLE reviews ADD CONSTRAINT reviews_order_fk FOREIGN KEY (order_id) REFERENCES orders (id);
+CREATE INDEX reviews_order_id_created_idx ON reviews (order_id, id);
+""")
+    hit = Log()
+    for i in range(20):
+        hit.execute(1501, 90.0, "SELECT qty FROM order_items WHERE order_id = $1", [i], gap=50)
+    hit.write("fixtures/rules/unindexed-foreign-key/hit.log")
+    ok = Log()
+    for i in range(20):
+        ok.execute(1502, 0.3, "SELECT body FROM reviews WHERE order_id = $1", [i], gap=50)
+    ok.write("fixtures/rules/unindexed-foreign-key/ok.log")
+
+
+def duplicate_index():
+    os.makedirs("fixtures/rules/duplicate-index", exist_ok=True)
+    with open("fixtures/rules/duplicate-index/schema.sql", "w") as f:
+        f.write("""CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL, status text, created_at timestamptz);
+CREATE INDEX orders_user_id_idx ON orders (user_id);
+CREATE INDEX orders_user_id_status_idx ON orders (user_id, status);
+CREATE UNIQUE INDEX orders_user_created_key ON orders (user_id, created_at);
+CREATE INDEX orders_created_at_desc_idx ON orders (created_at DESC);
+CREATE INDEX orders_created_at_idx ON orders (created_at);
+CREATE TABLE users (id bigint PRIMARY KEY, email text);
+CREATE UNIQUE INDEX users_email_key ON users (email);
+CREATE INDEX users_email_lower_idx ON users (lower(email));
+""")
+    hit = Log()
+    hit.execute(1601, 0.3, "SELECT id FROM orders WHERE user_id = $1", [1])
+    hit.write("fixtures/rules/duplicate-index/hit.log")
+    ok = Log()
+    ok.execute(1602, 0.3, "SELECT id FROM users WHERE email = $1", ["a@b"])
+    ok.write("fixtures/rules/duplicate-index/ok.log")
+
+
+for f in (unindexed_foreign_key, duplicate_index, row_misestimate, nested_loop, lossy_bitmap, heap_fetches, hot_node, disk_spill, seq_scan, missing_index, select_star, n_plus_one, repeated_query, leading_wildcard_like,
           function_on_column, large_offset):
     f()

@@ -22,7 +22,23 @@ const RULES: &[&str] = &[
     "lossy-bitmap",
     "heap-fetches",
     "hot-node",
+    "unindexed-foreign-key",
+    "duplicate-index",
 ];
+
+/// `analyze` on a rule fixture, with the fixture folder's `schema.sql` when it has one.
+fn analyze_fixture(rule: &str, log: &str) -> Value {
+    let path = format!("fixtures/rules/{rule}/{log}");
+    let schema = format!("fixtures/rules/{rule}/schema.sql");
+    if std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(&schema)
+        .exists()
+    {
+        analyze_json(&[&path, "--schema", &schema])
+    } else {
+        analyze_json(&[&path])
+    }
+}
 
 fn of_rule<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
     report["findings"]
@@ -36,7 +52,7 @@ fn of_rule<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
 /// Findings of `rule` on its `hit.log`: asserts there are some and snapshots them.
 fn findings(rule: &str) -> Vec<Value> {
     let path = format!("fixtures/rules/{rule}/hit.log");
-    let report = analyze_json(&[&path]);
+    let report = analyze_fixture(rule, "hit.log");
     let found: Vec<Value> = of_rule(&report, rule).into_iter().cloned().collect();
     assert!(
         !found.is_empty(),
@@ -48,7 +64,7 @@ fn findings(rule: &str) -> Vec<Value> {
 /// Asserts `rule` stays quiet on its `ok.log`.
 fn no_findings(rule: &str) {
     let path = format!("fixtures/rules/{rule}/ok.log");
-    let report = analyze_json(&[&path]);
+    let report = analyze_fixture(rule, "ok.log");
     let found = of_rule(&report, rule);
     assert!(
         found.is_empty(),

@@ -7,6 +7,7 @@
 
 pub mod context;
 mod disk_spill;
+mod duplicate_index;
 mod function_on_column;
 mod heap_fetches;
 mod hot_node;
@@ -22,6 +23,7 @@ pub mod rewrite;
 mod row_misestimate;
 mod select_star;
 mod seq_scan;
+mod unindexed_foreign_key;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -80,6 +82,8 @@ rules! {
     LossyBitmap => "lossy-bitmap", lossy_bitmap;
     HeapFetches => "heap-fetches", heap_fetches;
     HotNode => "hot-node", hot_node;
+    UnindexedForeignKey => "unindexed-foreign-key", unindexed_foreign_key;
+    DuplicateIndex => "duplicate-index", duplicate_index;
 }
 
 impl fmt::Display for RuleId {
