@@ -489,6 +489,7 @@ pub(crate) fn run_analysis(
         schema.indexes.extend(facts.schema.indexes);
         schema.foreign_keys.extend(facts.schema.foreign_keys);
         schema.tables.extend(facts.schema.tables);
+        schema.n_distinct.extend(facts.schema.n_distinct);
         catalog_rows = facts.table_rows;
     }
     let ctx = rules::Context::build(&agg, &schema, &settings, &catalog_rows);

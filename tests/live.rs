@@ -365,3 +365,37 @@ fn pg_stat_statements_is_a_workload_source() {
             .starts_with("pg_stat_statements (")
     );
 }
+
+#[test]
+fn column_statistics_order_the_equality_columns() {
+    let db = TestDb::new("stats");
+    db.exec(
+        "CREATE TABLE accounts (id int PRIMARY KEY, tenant_id int, email text);
+         INSERT INTO accounts SELECT g, g % 2, 'user' || g || '@example.com' FROM generate_series(1, 50000) g;
+         ANALYZE accounts;",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("accounts.log");
+    let mut text = String::new();
+    for i in 0..5 {
+        text.push_str(&format!(
+            "2026-01-05 10:00:0{i}.000 UTC [7] app@shop LOG:  duration: 60.000 ms  execute <unnamed>: \
+             SELECT id FROM accounts WHERE tenant_id = $1 AND email = 'user42@example.com'\n\
+             2026-01-05 10:00:0{i}.000 UTC [7] app@shop DETAIL:  parameters: $1 = '{}'\n",
+            i % 2
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    // Offline, the parameter comes first (a constant is usually a status-like value) ...
+    let r = common::analyze_json(&[log.to_str().unwrap()]);
+    assert_eq!(
+        r["indexes"][0]["columns"],
+        serde_json::json!(["tenant_id", "email"])
+    );
+    // ... the statistics know better: email has 50,000 values, tenant_id 2.
+    let r = common::analyze_json(&[log.to_str().unwrap(), "--db", &db.url]);
+    assert_eq!(
+        r["indexes"][0]["columns"],
+        serde_json::json!(["email", "tenant_id"])
+    );
+}

@@ -69,6 +69,7 @@ pub async fn fetch(client: &Client, target: &Target, tables: &[String]) -> Resul
         });
     }
     let mut table_rows = Vec::new();
+    let mut reltuples: std::collections::BTreeMap<String, f64> = Default::default();
     for row in client
         .query(
             "SELECT relname::text, reltuples::float8 FROM pg_class WHERE relname = ANY($1) AND relkind IN ('r', 'p', 'm')",
@@ -80,8 +81,27 @@ pub async fn fetch(client: &Client, target: &Target, tables: &[String]) -> Resul
         let (t, n): (String, f64) = (row.get(0), row.get(1));
         // -1: never analyzed (PG 14+); the plans or the time thresholds decide then.
         if n >= 0.0 {
+            reltuples.insert(t.clone(), n);
             table_rows.push((t, n));
         }
+    }
+    // Column selectivity: pg_stats.n_distinct, negative meaning a fraction of the rows.
+    for row in client
+        .query(
+            "SELECT tablename::text, attname::text, n_distinct::float8 FROM pg_stats \
+             WHERE tablename = ANY($1) AND schemaname NOT IN ('pg_catalog', 'information_schema')",
+            &[&tables],
+        )
+        .await
+        .map_err(q)?
+    {
+        let (t, c, n): (String, String, f64) = (row.get(0), row.get(1), row.get(2));
+        let distinct = if n < 0.0 {
+            -n * reltuples.get(&t).copied().unwrap_or(0.0)
+        } else {
+            n
+        };
+        schema.n_distinct.insert((t, c), distinct);
     }
     Ok(Facts { schema, table_rows })
 }

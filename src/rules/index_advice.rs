@@ -170,7 +170,29 @@ fn candidate(
             }
         }
     }
-    eq.sort_by_key(|(_, r)| *r);
+    // With column statistics (--db), the most selective column leads; otherwise the
+    // heuristic rank (parameters before constants, low-cardinality names last).
+    let distinct = |c: &str| {
+        ctx.schema
+            .n_distinct
+            .get(&(table.to_string(), c.to_string()))
+            .copied()
+    };
+    if !eq.is_empty() && eq.iter().all(|(c, _)| distinct(c).is_some()) {
+        eq.sort_by(|a, b| {
+            distinct(&b.0)
+                .unwrap_or(0.0)
+                .total_cmp(&distinct(&a.0).unwrap_or(0.0))
+                .then(a.1.cmp(&b.1))
+        });
+        for e in &mut eq {
+            if distinct(&e.0).is_some_and(|n| n < 20.0) {
+                e.1 = 3;
+            }
+        }
+    } else {
+        eq.sort_by_key(|(_, r)| *r);
+    }
     let mut cols: Vec<IndexColumn> = eq
         .iter()
         .map(|(c, _)| IndexColumn {

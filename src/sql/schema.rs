@@ -70,6 +70,8 @@ pub struct Schema {
     pub foreign_keys: Vec<ForeignKey>,
     /// Views (and materialized views): never indexed directly by advice.
     pub views: Vec<String>,
+    /// Distinct values per (table, column), from `pg_stats` with `--db`.
+    pub n_distinct: BTreeMap<(String, String), f64>,
     /// Statements that did not parse (skipped).
     pub skipped: usize,
     /// The first few of them: (1-based line, sqlparser's message).
