@@ -399,3 +399,38 @@ fn column_statistics_order_the_equality_columns() {
         serde_json::json!(["email", "tenant_id"])
     );
 }
+
+#[test]
+fn tls_when_the_url_asks_for_it() {
+    // The Debian server here has ssl = on with its snakeoil certificate.
+    let db = TestDb::new("tls");
+    db.exec("CREATE TABLE t (id int PRIMARY KEY)");
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}sslmode=require", db.url);
+    let out = qperf(&[
+        "explain",
+        "--db",
+        &url,
+        "--sql",
+        "SELECT id FROM t WHERE id = 1",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ssl = rt().block_on(async {
+        // The same connection path, asked whether the session is encrypted.
+        let target = qperf::live::Target::resolve(Some(&url)).unwrap();
+        let c = target.connect().await.unwrap();
+        c.query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, bool>(0)
+    });
+    assert!(ssl, "sslmode=require gave an unencrypted session");
+}
