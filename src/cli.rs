@@ -194,6 +194,12 @@ pub struct VerifyArgs {
     #[arg(long = "set", value_name = "RULE.PARAM=VALUE")]
     pub set: Vec<String>,
 
+    /// Also build each index for real inside a transaction that is rolled back, and
+    /// EXPLAIN ANALYZE the reads it serves before and after. It blocks writes to the
+    /// table while it builds: for a scratch copy of the database, not production.
+    #[arg(long)]
+    pub real: bool,
+
     /// Configuration file (default: ./qperf.toml when it exists).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -151,6 +151,39 @@ fn verify_then_apply_then_no_more_suggestions() {
         serde_json::json!(["user_id", "status", "created_at DESC"])
     );
 
+    // --real builds each index inside a transaction, measures, and rolls it back.
+    let indexes = || db.count("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'");
+    let before = indexes();
+    let out = qperf(&[
+        "verify",
+        "--db",
+        &db.url,
+        log.to_str().unwrap(),
+        "--real",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for s in r["indexes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["statements"].as_array().unwrap())
+    {
+        let (a, b) = (
+            s["ms_before"].as_f64().unwrap(),
+            s["ms_after"].as_f64().unwrap(),
+        );
+        assert!(b < a, "measured {a} ms → {b} ms: {s:#}");
+    }
+    assert_eq!(indexes(), before, "the real indexes were rolled back");
+
     // Apply exactly what qperf emits, then ask again with the live catalog.
     let sql = qperf(&["analyze", log.to_str().unwrap(), "--format", "sql"]);
     for stmt in String::from_utf8(sql.stdout)

@@ -26,6 +26,9 @@ pub struct StatementCost {
     pub cost_after: f64,
     /// 0–1.
     pub reduction: f64,
+    /// With `--real`: EXPLAIN ANALYZE execution time without and with the index built.
+    pub ms_before: Option<f64>,
+    pub ms_after: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,10 +76,28 @@ pub async fn cost(
     sql: &str,
     params: Option<&str>,
 ) -> Result<f64> {
+    explain(client, target, sql, params, false)
+        .await
+        .map(|(c, _)| c)
+}
+
+/// (total cost, execution time when `analyze`) of one statement.
+async fn explain(
+    client: &Client,
+    target: &Target,
+    sql: &str,
+    params: Option<&str>,
+    analyze: bool,
+) -> Result<(f64, Option<f64>)> {
+    let opts = if analyze {
+        "ANALYZE, FORMAT JSON"
+    } else {
+        "FORMAT JSON"
+    };
     let literals = params.map(param_literals).unwrap_or_default();
     let rows = if literals.is_empty() {
         client
-            .query(&format!("EXPLAIN (FORMAT JSON) {sql}"), &[])
+            .query(&format!("EXPLAIN ({opts}) {sql}"), &[])
             .await
             .map_err(|e| target.err("EXPLAIN failed", e))?
     } else {
@@ -87,7 +108,7 @@ pub async fn cost(
         let r = client
             .query(
                 &format!(
-                    "EXPLAIN (FORMAT JSON) EXECUTE qperf_verify({})",
+                    "EXPLAIN ({opts}) EXECUTE qperf_verify({})",
                     literals.join(", ")
                 ),
                 &[],
@@ -101,9 +122,10 @@ pub async fn cost(
         .first()
         .map(|r| r.get::<_, serde_json::Value>(0))
         .ok_or_else(|| anyhow!("EXPLAIN returned nothing"))?;
-    json[0]["Plan"]["Total Cost"]
+    let cost = json[0]["Plan"]["Total Cost"]
         .as_f64()
-        .ok_or_else(|| anyhow!("EXPLAIN gave no total cost"))
+        .ok_or_else(|| anyhow!("EXPLAIN gave no total cost"))?;
+    Ok((cost, json[0]["Execution Time"].as_f64()))
 }
 
 /// HypoPG available, installing the extension when the server has it but this database
@@ -152,6 +174,7 @@ async fn verify_index(
     ix: &IndexOut,
     queries: &[Query],
     min_reduction: f64,
+    real: bool,
 ) -> Result<IndexCost> {
     let mut statements = Vec::new();
     let mut skipped = Vec::new();
@@ -201,6 +224,8 @@ async fn verify_index(
                 } else {
                     0.0
                 },
+                ms_before: None,
+                ms_after: None,
             }),
             Err(e) => skipped.push(format!("{}: {e}", q.fingerprint)),
         }
@@ -209,6 +234,17 @@ async fn verify_index(
         .batch_execute("SELECT hypopg_reset()")
         .await
         .map_err(|e| target.err("hypopg_reset failed", e))?;
+    if real {
+        measure_real(
+            client,
+            target,
+            &hypo,
+            queries,
+            &mut statements,
+            &mut skipped,
+        )
+        .await?;
+    }
     let cost_before: f64 = statements
         .iter()
         .map(|s| s.cost_before * s.calls as f64)
@@ -233,6 +269,71 @@ async fn verify_index(
         statements,
         skipped,
     })
+}
+
+/// `--real`: EXPLAIN ANALYZE each read without the index, then with it built inside a
+/// transaction that is rolled back (it locks the table against writes while it builds:
+/// a scratch database's job).
+async fn measure_real(
+    client: &Client,
+    target: &Target,
+    create: &str,
+    queries: &[Query],
+    statements: &mut [StatementCost],
+    skipped: &mut Vec<String>,
+) -> Result<()> {
+    let sample = |fp: &str| {
+        queries
+            .iter()
+            .find(|q| q.fingerprint.to_string() == fp)
+            .and_then(|q| q.samples.first())
+            .map(|s| (s.sql.clone().unwrap_or_default(), s.params.clone()))
+    };
+    let reads = |sql: &str| {
+        let w = sql
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        matches!(w.as_str(), "SELECT" | "WITH" | "VALUES" | "TABLE")
+    };
+    for st in statements.iter_mut() {
+        let Some((sql, params)) = sample(&st.fingerprint) else {
+            continue;
+        };
+        if !reads(&sql) {
+            skipped.push(format!("{}: --real runs only reads", st.fingerprint));
+            continue;
+        }
+        st.ms_before = explain(client, target, &sql, params.as_deref(), true)
+            .await?
+            .1;
+    }
+    client
+        .batch_execute(&format!("BEGIN READ WRITE; {create}"))
+        .await
+        .map_err(|e| target.err("building the index failed", e))?;
+    let mut result = Ok(());
+    for st in statements.iter_mut() {
+        let Some((sql, params)) = sample(&st.fingerprint) else {
+            continue;
+        };
+        if !reads(&sql) {
+            continue;
+        }
+        match explain(client, target, &sql, params.as_deref(), true).await {
+            Ok((_, ms)) => st.ms_after = ms,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    client
+        .batch_execute("ROLLBACK")
+        .await
+        .map_err(|e| target.err("ROLLBACK failed", e))?;
+    result
 }
 
 pub fn run(args: VerifyArgs) -> Result<u8> {
@@ -266,7 +367,17 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
         ensure_hypopg(&client, &target).await?;
         let mut out = Vec::new();
         for ix in &run.report.indexes {
-            out.push(verify_index(&client, &target, ix, &run.report.queries, min_reduction).await?);
+            out.push(
+                verify_index(
+                    &client,
+                    &target,
+                    ix,
+                    &run.report.queries,
+                    min_reduction,
+                    args.real,
+                )
+                .await?,
+            );
         }
         Ok::<_, anyhow::Error>(out)
     })?;
@@ -315,9 +426,13 @@ fn write_table(r: &VerifyReport, w: &mut dyn Write) -> io::Result<()> {
             if ix.worth_it { "" } else { ": not worth it" }
         )?;
         for s in &ix.statements {
+            let real = match (s.ms_before, s.ms_after) {
+                (Some(a), Some(b)) => format!(", measured {a:.2} ms → {b:.2} ms"),
+                _ => String::new(),
+            };
             writeln!(
                 w,
-                "    {}  {:>10.1} → {:>10.1} ({:>5.1}% less, {} calls)  {}",
+                "    {}  {:>10.1} → {:>10.1} ({:>5.1}% less, {} calls{real})  {}",
                 s.fingerprint,
                 s.cost_before,
                 s.cost_after,
