@@ -371,6 +371,18 @@ CREATE INDEX users_email_lower_idx ON users (lower(email));
     ok.write("fixtures/rules/duplicate-index/ok.log")
 
 
-for f in (unindexed_foreign_key, duplicate_index, row_misestimate, nested_loop, lossy_bitmap, heap_fetches, hot_node, disk_spill, seq_scan, missing_index, select_star, n_plus_one, repeated_query, leading_wildcard_like,
+def unused_index():
+    # Run by tests/live.rs against a database with these tables (see there).
+    hit = Log()
+    for i in range(5):
+        hit.execute(1701, 2.0, "SELECT id FROM events WHERE kind = $1", [i])
+    hit.write("fixtures/rules/unused-index/hit.log")
+    ok = Log()
+    for i in range(5):
+        ok.execute(1702, 2.0, "SELECT id FROM sessions WHERE token = $1", [f"t{i}"])
+    ok.write("fixtures/rules/unused-index/ok.log")
+
+
+for f in (unused_index, unindexed_foreign_key, duplicate_index, row_misestimate, nested_loop, lossy_bitmap, heap_fetches, hot_node, disk_spill, seq_scan, missing_index, select_star, n_plus_one, repeated_query, leading_wildcard_like,
           function_on_column, large_offset):
     f()

@@ -490,6 +490,8 @@ pub(crate) fn run_analysis(
         schema.foreign_keys.extend(facts.schema.foreign_keys);
         schema.tables.extend(facts.schema.tables);
         schema.n_distinct.extend(facts.schema.n_distinct);
+        schema.index_usage.extend(facts.schema.index_usage);
+        schema.stats_days = facts.schema.stats_days;
         catalog_rows = facts.table_rows;
     }
     let ctx = rules::Context::build(&agg, &schema, &settings, &catalog_rows);

@@ -467,3 +467,61 @@ fn tls_when_the_url_asks_for_it() {
     });
     assert!(ssl, "sslmode=require gave an unencrypted session");
 }
+
+#[test]
+fn unused_index_from_the_servers_counters() {
+    let db = TestDb::new("unused");
+    db.exec(
+        "CREATE TABLE events (id int PRIMARY KEY, kind int, created_at timestamptz);
+         INSERT INTO events SELECT g, g % 20, now() - g * interval '1 second' FROM generate_series(1, 100000) g;
+         CREATE INDEX events_created_at_idx ON events (created_at);
+         CREATE TABLE sessions (id int PRIMARY KEY, token text UNIQUE);
+         INSERT INTO sessions SELECT g, 't' || g FROM generate_series(1, 50000) g;
+         ANALYZE;",
+    );
+    // Statistics here are minutes old: accept that for the test.
+    let run = |log: &str| {
+        let path = fixture(&format!("rules/unused-index/{log}"));
+        common::analyze_json(&[
+            path.to_str().unwrap(),
+            "--db",
+            &db.url,
+            "--set",
+            "unused-index.min_stats_days=0",
+        ])
+    };
+    let r = run("hit.log");
+    let f: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "unused-index")
+        .collect();
+    assert_eq!(f.len(), 1, "{:#}", r["findings"]);
+    assert_eq!(f[0]["evidence"]["index"], "events_created_at_idx");
+    assert_eq!(
+        f[0]["suggestions"][0]["sql"],
+        "DROP INDEX IF EXISTS events_created_at_idx;"
+    );
+    // A unique index is never reported, used or not.
+    let r = run("ok.log");
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] != "unused-index"),
+        "{:#}",
+        r["findings"]
+    );
+    // And a fresh statistics window says nothing by default.
+    let path = fixture("rules/unused-index/hit.log");
+    let r = common::analyze_json(&[path.to_str().unwrap(), "--db", &db.url]);
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] != "unused-index")
+    );
+}

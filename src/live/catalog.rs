@@ -103,5 +103,28 @@ pub async fn fetch(client: &Client, target: &Target, tables: &[String]) -> Resul
         };
         schema.n_distinct.insert((t, c), distinct);
     }
+    // Index usage, and for how long it has been counted.
+    for row in client
+        .query(
+            "SELECT indexrelname::text, idx_scan, pg_relation_size(indexrelid) FROM pg_stat_user_indexes \
+             WHERE relname = ANY($1)",
+            &[&tables],
+        )
+        .await
+        .map_err(q)?
+    {
+        let (name, scans, size): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        schema.index_usage.insert(name, (scans, size));
+    }
+    let days: Option<f64> = client
+        .query_one(
+            "SELECT extract(epoch FROM now() - coalesce(stats_reset, pg_postmaster_start_time()))::float8 / 86400 \
+             FROM pg_stat_database WHERE datname = current_database()",
+            &[],
+        )
+        .await
+        .map_err(q)?
+        .get(0);
+    schema.stats_days = days;
     Ok(Facts { schema, table_rows })
 }

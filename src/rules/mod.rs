@@ -24,6 +24,7 @@ mod row_misestimate;
 mod select_star;
 mod seq_scan;
 mod unindexed_foreign_key;
+mod unused_index;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -84,6 +85,7 @@ rules! {
     HotNode => "hot-node", hot_node;
     UnindexedForeignKey => "unindexed-foreign-key", unindexed_foreign_key;
     DuplicateIndex => "duplicate-index", duplicate_index;
+    UnusedIndex => "unused-index", unused_index;
 }
 
 impl fmt::Display for RuleId {

@@ -72,6 +72,10 @@ pub struct Schema {
     pub views: Vec<String>,
     /// Distinct values per (table, column), from `pg_stats` with `--db`.
     pub n_distinct: BTreeMap<(String, String), f64>,
+    /// Index name → (scans, size in bytes), from `pg_stat_user_indexes` with `--db`.
+    pub index_usage: BTreeMap<String, (i64, i64)>,
+    /// Days the usage statistics have been accumulating (since the last reset).
+    pub stats_days: Option<f64>,
     /// Statements that did not parse (skipped).
     pub skipped: usize,
     /// The first few of them: (1-based line, sqlparser's message).
