@@ -151,6 +151,37 @@ fn verify_then_apply_then_no_more_suggestions() {
         serde_json::json!(["user_id", "status", "created_at DESC"])
     );
 
+    // The same from the script `analyze --format sql` writes: generic plans, no values.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("fixes.sql");
+    std::fs::write(
+        &script,
+        qperf(&["analyze", log.to_str().unwrap(), "--format", "sql"]).stdout,
+    )
+    .unwrap();
+    let out = qperf(&[
+        "verify",
+        "--db",
+        &db.url,
+        script.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ix = r["indexes"].as_array().unwrap();
+    assert_eq!(ix.len(), 2, "{r:#}");
+    assert!(
+        ix.iter()
+            .all(|i| i["worth_it"] == true && i["statements"].as_array().unwrap().len() >= 1),
+        "{r:#}"
+    );
+
     // --real builds each index inside a transaction, measures, and rolls it back.
     let indexes = || db.count("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'");
     let before = indexes();

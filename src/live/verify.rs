@@ -1,6 +1,10 @@
-//! `qperf verify --db URL LOG`: each suggested index, created hypothetically with HypoPG,
-//! and the estimated cost of every statement it serves before and after, EXPLAINed with
-//! the parameters of the slowest logged execution.
+//! `qperf verify --db URL LOG|SCRIPT`: each suggested index, created hypothetically with
+//! HypoPG, and the estimated cost of every statement it serves before and after.
+//!
+//! From a log, statements are EXPLAINed with the values of their slowest logged
+//! execution. From a script that `qperf analyze --format sql` wrote, only normalized
+//! texts are known: they are EXPLAINed as generic plans (`plan_cache_mode =
+//! force_generic_plan`), whose costs do not depend on values.
 
 use std::io::{self, Write};
 
@@ -12,8 +16,8 @@ use tokio_postgres::Client;
 use super::{Target, literal, runtime};
 use crate::cli::{Cli, Command, VerifyArgs};
 use crate::config::Config;
+use crate::event::Dialect;
 use crate::report::OutputFormat;
-use crate::report::schema::{IndexOut, Query};
 use crate::rules::RuleId;
 use crate::sql::ident;
 
@@ -55,6 +59,26 @@ struct VerifyReport {
     indexes: Vec<IndexCost>,
 }
 
+/// A statement an index serves, with what is needed to EXPLAIN it.
+struct Served {
+    fingerprint: String,
+    query: String,
+    calls: u64,
+    /// The text to EXPLAIN: as logged, or the normalized text for a generic plan.
+    sql: String,
+    params: Option<String>,
+    generic: bool,
+}
+
+/// An index to verify and the statements it serves.
+struct Candidate {
+    table: String,
+    columns: Vec<String>,
+    sql: String,
+    served: Vec<Served>,
+    skipped: Vec<String>,
+}
+
 /// `$1 = '42', $2 = NULL` → the values in order, as SQL literals.
 fn param_literals(params: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -79,6 +103,70 @@ pub async fn cost(
     explain(client, target, sql, params, false)
         .await
         .map(|(c, _)| c)
+}
+
+/// The highest `$n` in a statement: how many parameters a generic plan needs.
+fn placeholders(sql: &str) -> usize {
+    let b = sql.as_bytes();
+    let mut max = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' {
+            let start = i + 1;
+            let mut j = start;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j > start {
+                max = max.max(sql[start..j].parse().unwrap_or(0));
+            }
+            i = j.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    max
+}
+
+/// Estimated cost of the generic plan of a normalized statement (values unknown).
+async fn generic_cost(client: &Client, target: &Target, sql: &str) -> Result<f64> {
+    let n = placeholders(sql);
+    client
+        .batch_execute(&format!(
+            "SET plan_cache_mode = force_generic_plan; DEALLOCATE ALL; PREPARE qperf_generic AS {sql}"
+        ))
+        .await
+        .map_err(|e| target.err("PREPARE failed", e))?;
+    let stmt = if n == 0 {
+        "EXPLAIN (FORMAT JSON) EXECUTE qperf_generic".to_string()
+    } else {
+        format!(
+            "EXPLAIN (FORMAT JSON) EXECUTE qperf_generic({})",
+            vec!["NULL"; n].join(", ")
+        )
+    };
+    let r = client
+        .query(&stmt, &[])
+        .await
+        .map_err(|e| target.err("EXPLAIN failed", e));
+    let _ = client
+        .batch_execute("DEALLOCATE qperf_generic; RESET plan_cache_mode")
+        .await;
+    let json: serde_json::Value = r?
+        .first()
+        .map(|r| r.get::<_, serde_json::Value>(0))
+        .ok_or_else(|| anyhow!("EXPLAIN returned nothing"))?;
+    json[0]["Plan"]["Total Cost"]
+        .as_f64()
+        .ok_or_else(|| anyhow!("EXPLAIN gave no total cost"))
+}
+
+async fn served_cost(client: &Client, target: &Target, s: &Served) -> Result<f64> {
+    if s.generic {
+        generic_cost(client, target, &s.sql).await
+    } else {
+        cost(client, target, &s.sql, s.params.as_deref()).await
+    }
 }
 
 /// (total cost, execution time when `analyze`) of one statement.
@@ -171,52 +259,42 @@ async fn ensure_hypopg(client: &Client, target: &Target) -> Result<()> {
 async fn verify_index(
     client: &Client,
     target: &Target,
-    ix: &IndexOut,
-    queries: &[Query],
+    c: &Candidate,
     min_reduction: f64,
     real: bool,
 ) -> Result<IndexCost> {
     let mut statements = Vec::new();
-    let mut skipped = Vec::new();
+    let mut skipped = c.skipped.clone();
     let mut before = Vec::new();
-    for fp in &ix.fingerprints {
-        let Some(q) = queries.iter().find(|q| q.fingerprint == *fp) else {
-            continue;
-        };
-        let Some(s) = q.samples.first() else {
-            skipped.push(format!("{fp}: no logged execution to take values from"));
-            continue;
-        };
-        let sql = s.sql.clone().unwrap_or_default();
-        match cost(client, target, &sql, s.params.as_deref()).await {
-            Ok(c) => before.push((q, sql, s.params.clone(), c)),
-            Err(e) => skipped.push(format!("{fp}: {e}")),
+    for s in &c.served {
+        match served_cost(client, target, s).await {
+            Ok(cost) => before.push((s, cost)),
+            Err(e) => skipped.push(format!("{}: {e}", s.fingerprint)),
         }
     }
-    let cols: Vec<String> = ix
+    let cols: Vec<String> = c
         .columns
         .iter()
-        .map(|c| match c.strip_suffix(" DESC") {
-            Some(n) => format!("{} DESC", ident(n, crate::event::Dialect::Postgres)),
-            None => ident(c, crate::event::Dialect::Postgres),
+        .map(|col| match col.strip_suffix(" DESC") {
+            Some(n) => format!("{} DESC", ident(n, Dialect::Postgres)),
+            None => ident(col, Dialect::Postgres),
         })
         .collect();
-    let hypo = format!(
+    let create = format!(
         "CREATE INDEX ON {} ({})",
-        ident(&ix.table, crate::event::Dialect::Postgres),
+        ident(&c.table, Dialect::Postgres),
         cols.join(", ")
     );
     client
-        .query("SELECT * FROM hypopg_create_index($1)", &[&hypo])
+        .query("SELECT * FROM hypopg_create_index($1)", &[&create])
         .await
         .map_err(|e| target.err("hypopg_create_index failed", e))?;
-    for (q, sql, params, c0) in before {
-        let c1 = cost(client, target, &sql, params.as_deref()).await;
-        match c1 {
+    for (s, c0) in before {
+        match served_cost(client, target, s).await {
             Ok(c1) => statements.push(StatementCost {
-                fingerprint: q.fingerprint.to_string(),
-                query: q.query.clone(),
-                calls: q.calls,
+                fingerprint: s.fingerprint.clone(),
+                query: s.query.clone(),
+                calls: s.calls,
                 cost_before: c0,
                 cost_after: c1,
                 reduction: if c0 > 0.0 {
@@ -227,7 +305,7 @@ async fn verify_index(
                 ms_before: None,
                 ms_after: None,
             }),
-            Err(e) => skipped.push(format!("{}: {e}", q.fingerprint)),
+            Err(e) => skipped.push(format!("{}: {e}", s.fingerprint)),
         }
     }
     client
@@ -238,8 +316,8 @@ async fn verify_index(
         measure_real(
             client,
             target,
-            &hypo,
-            queries,
+            &create,
+            &c.served,
             &mut statements,
             &mut skipped,
         )
@@ -259,9 +337,9 @@ async fn verify_index(
         0.0
     };
     Ok(IndexCost {
-        table: ix.table.clone(),
-        columns: ix.columns.clone(),
-        sql: ix.sql.clone(),
+        table: c.table.clone(),
+        columns: c.columns.clone(),
+        sql: c.sql.clone(),
         cost_before,
         cost_after,
         reduction,
@@ -278,34 +356,32 @@ async fn measure_real(
     client: &Client,
     target: &Target,
     create: &str,
-    queries: &[Query],
+    served: &[Served],
     statements: &mut [StatementCost],
     skipped: &mut Vec<String>,
 ) -> Result<()> {
-    let sample = |fp: &str| {
-        queries
-            .iter()
-            .find(|q| q.fingerprint.to_string() == fp)
-            .and_then(|q| q.samples.first())
-            .map(|s| (s.sql.clone().unwrap_or_default(), s.params.clone()))
-    };
-    let reads = |sql: &str| {
-        let w = sql
+    let find = |fp: &str| served.iter().find(|s| s.fingerprint == fp);
+    let runnable = |s: &Served| {
+        let w = s
+            .sql
             .split_whitespace()
             .next()
             .unwrap_or("")
             .to_ascii_uppercase();
-        matches!(w.as_str(), "SELECT" | "WITH" | "VALUES" | "TABLE")
+        !s.generic && matches!(w.as_str(), "SELECT" | "WITH" | "VALUES" | "TABLE")
     };
     for st in statements.iter_mut() {
-        let Some((sql, params)) = sample(&st.fingerprint) else {
+        let Some(s) = find(&st.fingerprint) else {
             continue;
         };
-        if !reads(&sql) {
-            skipped.push(format!("{}: --real runs only reads", st.fingerprint));
+        if !runnable(s) {
+            skipped.push(format!(
+                "{}: --real runs only reads with logged values",
+                st.fingerprint
+            ));
             continue;
         }
-        st.ms_before = explain(client, target, &sql, params.as_deref(), true)
+        st.ms_before = explain(client, target, &s.sql, s.params.as_deref(), true)
             .await?
             .1;
     }
@@ -315,13 +391,10 @@ async fn measure_real(
         .map_err(|e| target.err("building the index failed", e))?;
     let mut result = Ok(());
     for st in statements.iter_mut() {
-        let Some((sql, params)) = sample(&st.fingerprint) else {
+        let Some(s) = find(&st.fingerprint).filter(|s| runnable(s)) else {
             continue;
         };
-        if !reads(&sql) {
-            continue;
-        }
-        match explain(client, target, &sql, params.as_deref(), true).await {
+        match explain(client, target, &s.sql, s.params.as_deref(), true).await {
             Ok((_, ms)) => st.ms_after = ms,
             Err(e) => {
                 result = Err(e);
@@ -336,15 +409,10 @@ async fn measure_real(
     result
 }
 
-pub fn run(args: VerifyArgs) -> Result<u8> {
-    let target = Target::resolve(args.db.as_deref())?;
-    let config = Config::find(args.config.as_deref())?;
-    let settings = config.settings(&args.set)?;
-    let min_reduction = settings
-        .rule(RuleId::MissingIndex)
-        .get("min_cost_reduction");
-    // The logs, analyzed as `qperf analyze` would, keeping the logged values for EXPLAIN
-    // (they are used, never printed).
+/// The indexes a log's analysis suggests, with the logged values of the statements.
+fn from_log(args: &VerifyArgs, config: &Config) -> Result<Option<(Vec<Candidate>, bool)>> {
+    // Analyzed as `qperf analyze` would, keeping the logged values for EXPLAIN (they are
+    // used, never printed).
     let mut argv: Vec<String> = vec!["qperf".into(), "analyze".into()];
     argv.extend(args.files.iter().map(|f| f.display().to_string()));
     argv.extend(["--format".into(), "json".into(), "--show-params".into()]);
@@ -358,26 +426,156 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
         unreachable!("parsed an analyze command line")
     };
     a.db = args.db.clone();
-    let Some(run) = crate::run_analysis(&a, &config, None)? else {
-        return Ok(crate::exit::ERROR);
+    let Some(run) = crate::run_analysis(&a, config, None)? else {
+        return Ok(None);
+    };
+    let candidates = run
+        .report
+        .indexes
+        .iter()
+        .map(|ix| {
+            let mut served = Vec::new();
+            let mut skipped = Vec::new();
+            for fp in &ix.fingerprints {
+                let Some(q) = run.report.queries.iter().find(|q| q.fingerprint == *fp) else {
+                    continue;
+                };
+                match q.samples.first() {
+                    Some(sample) => served.push(Served {
+                        fingerprint: fp.to_string(),
+                        query: q.query.clone(),
+                        calls: q.calls,
+                        sql: sample.sql.clone().unwrap_or_default(),
+                        params: sample.params.clone(),
+                        generic: false,
+                    }),
+                    None if q.query.contains('$') || !q.query.contains('?') => {
+                        served.push(Served {
+                            fingerprint: fp.to_string(),
+                            query: q.query.clone(),
+                            calls: q.calls,
+                            sql: q.query.clone(),
+                            params: None,
+                            generic: true,
+                        })
+                    }
+                    None => skipped.push(format!("{fp}: no logged execution to take values from")),
+                }
+            }
+            Candidate {
+                table: ix.table.clone(),
+                columns: ix.columns.clone(),
+                sql: ix.sql.clone(),
+                served,
+                skipped,
+            }
+        })
+        .collect();
+    Ok(Some((candidates, run.failed)))
+}
+
+/// The indexes of a script `qperf analyze --format sql` wrote, and the statements named
+/// in the comment above each (`--   <fingerprint>  <calls> calls, <time>: <statement>`).
+fn from_script(path: &std::path::Path) -> Result<Vec<Candidate>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = Vec::new();
+    let mut pending: Vec<Served> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("--   ") {
+            let mut parts = rest.splitn(2, "  ");
+            let (Some(fp), Some(tail)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            if fp.len() != 16 || !fp.chars().all(|c| c.is_ascii_hexdigit()) {
+                continue;
+            }
+            let calls = tail
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            let Some((_, query)) = tail.split_once(": ") else {
+                continue;
+            };
+            pending.push(Served {
+                fingerprint: fp.to_string(),
+                query: query.to_string(),
+                calls,
+                sql: query.to_string(),
+                params: None,
+                generic: true,
+            });
+            continue;
+        }
+        let t = line.trim();
+        if t.to_ascii_uppercase().starts_with("CREATE INDEX")
+            && let Ok(stmts) = crate::sql::parse(t, Dialect::Postgres)
+            && let Some(sqlparser::ast::Statement::CreateIndex(ci)) = stmts.first()
+        {
+            let table = ci
+                .table_name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(|i| i.value.clone())
+                .unwrap_or_default();
+            let columns = ci
+                .columns
+                .iter()
+                .map(|c| {
+                    let name = c.column.expr.to_string();
+                    if matches!(
+                        c.column.options.sort,
+                        Some(sqlparser::ast::OrderBySort::Desc)
+                    ) {
+                        format!("{name} DESC")
+                    } else {
+                        name
+                    }
+                })
+                .collect();
+            out.push(Candidate {
+                table,
+                columns,
+                sql: t.to_string(),
+                served: std::mem::take(&mut pending),
+                skipped: Vec::new(),
+            });
+        }
+    }
+    if out.is_empty() {
+        bail!(
+            "{}: no CREATE INDEX statement found; expected a script from `qperf analyze --format sql`",
+            path.display()
+        );
+    }
+    Ok(out)
+}
+
+pub fn run(args: VerifyArgs) -> Result<u8> {
+    let target = Target::resolve(args.db.as_deref())?;
+    let config = Config::find(args.config.as_deref())?;
+    let settings = config.settings(&args.set)?;
+    let min_reduction = settings
+        .rule(RuleId::MissingIndex)
+        .get("min_cost_reduction");
+    let script = args.files.len() == 1 && args.files[0].extension().is_some_and(|e| e == "sql");
+    let (candidates, failed) = if script {
+        (from_script(&args.files[0])?, false)
+    } else {
+        match from_log(&args, &config)? {
+            Some(c) => c,
+            None => return Ok(crate::exit::ERROR),
+        }
     };
     let rt = runtime()?;
     let indexes = rt.block_on(async {
         let client = target.connect().await?;
         ensure_hypopg(&client, &target).await?;
         let mut out = Vec::new();
-        for ix in &run.report.indexes {
-            out.push(
-                verify_index(
-                    &client,
-                    &target,
-                    ix,
-                    &run.report.queries,
-                    min_reduction,
-                    args.real,
-                )
-                .await?,
-            );
+        for c in &candidates {
+            out.push(verify_index(&client, &target, c, min_reduction, args.real).await?);
         }
         Ok::<_, anyhow::Error>(out)
     })?;
@@ -397,7 +595,7 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
         _ => write_table(&report, &mut out)?,
     }
     out.flush().context("failed to write the report")?;
-    Ok(if run.failed {
+    Ok(if failed {
         crate::exit::ERROR
     } else {
         crate::exit::OK

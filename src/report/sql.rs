@@ -78,7 +78,7 @@ pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {
                     "--   {fp}  {} calls, {}: {}",
                     q.calls,
                     fmt_ms(q.total_ms),
-                    one_line(&q.query, 100)
+                    one_line(&q.query, usize::MAX)
                 )?;
             } else {
                 writeln!(w, "--   {fp}")?;
