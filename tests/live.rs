@@ -178,7 +178,7 @@ fn verify_then_apply_then_no_more_suggestions() {
     assert_eq!(ix.len(), 2, "{r:#}");
     assert!(
         ix.iter()
-            .all(|i| i["worth_it"] == true && i["statements"].as_array().unwrap().len() >= 1),
+            .all(|i| i["worth_it"] == true && !i["statements"].as_array().unwrap().is_empty()),
         "{r:#}"
     );
 
