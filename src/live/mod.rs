@@ -134,13 +134,33 @@ impl Target {
         })
     }
 
-    /// An error message safe to print.
-    pub fn err(&self, what: &str, e: impl std::fmt::Display) -> anyhow::Error {
-        anyhow!(
-            "{what} ({}): {}",
-            self.display,
-            scrub(&e.to_string(), &self.secrets)
-        )
+    /// An error message safe to print: the error and its causes (tokio-postgres keeps
+    /// the server's message in the source), without the password.
+    pub fn err<E: std::fmt::Display + std::fmt::Debug + 'static>(
+        &self,
+        what: &str,
+        e: E,
+    ) -> anyhow::Error {
+        let mut text = e.to_string();
+        let any: &dyn std::any::Any = &e;
+        if let Some(pg) = any.downcast_ref::<tokio_postgres::Error>() {
+            if let Some(db) = pg.as_db_error() {
+                text = format!("{}: {}", db.severity(), db.message());
+                if let Some(d) = db.detail() {
+                    text.push_str(&format!(" ({d})"));
+                }
+                if let Some(h) = db.hint() {
+                    text.push_str(&format!("; hint: {h}"));
+                }
+            } else {
+                let mut src = std::error::Error::source(pg);
+                while let Some(s) = src {
+                    text.push_str(&format!(": {s}"));
+                    src = s.source();
+                }
+            }
+        }
+        anyhow!("{what} ({}): {}", self.display, scrub(&text, &self.secrets))
     }
 
     /// Connects; TLS as `sslmode` asks (`prefer`, the default, tries it; `require`

@@ -248,7 +248,7 @@ async fn ensure_hypopg(client: &Client, target: &Target) -> Result<()> {
         .await
         .map_err(|e| {
             target.err(
-                "HypoPG is available but CREATE EXTENSION hypopg failed (a superuser or the database owner can run it)",
+                "HypoPG is available on the server but this role cannot create the extension; a superuser can: CREATE EXTENSION hypopg",
                 e,
             )
         })?;
