@@ -39,6 +39,18 @@ async fn connect(url: &str) -> tokio_postgres::Client {
     client
 }
 
+/// Runs qperf, which must succeed, and parses its JSON output.
+fn ok_json(args: &[&str]) -> Value {
+    let out = qperf(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "qperf {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A database of its own for one test, dropped at the end.
 struct TestDb {
     name: String,
@@ -120,7 +132,7 @@ fn verify_then_apply_then_no_more_suggestions() {
     let db = TestDb::new("verify");
     seed_shop_small(&db);
     let log = fixture("seed_shop/baseline.log.gz");
-    let out = qperf(&[
+    let r = ok_json(&[
         "verify",
         "--db",
         &db.url,
@@ -128,13 +140,6 @@ fn verify_then_apply_then_no_more_suggestions() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let ix = r["indexes"].as_array().unwrap();
     assert_eq!(ix.len(), 2, "{r:#}");
     for i in ix {
@@ -159,7 +164,7 @@ fn verify_then_apply_then_no_more_suggestions() {
         qperf(&["analyze", log.to_str().unwrap(), "--format", "sql"]).stdout,
     )
     .unwrap();
-    let out = qperf(&[
+    let r = ok_json(&[
         "verify",
         "--db",
         &db.url,
@@ -167,13 +172,6 @@ fn verify_then_apply_then_no_more_suggestions() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let ix = r["indexes"].as_array().unwrap();
     assert_eq!(ix.len(), 2, "{r:#}");
     assert!(
@@ -185,7 +183,7 @@ fn verify_then_apply_then_no_more_suggestions() {
     // --real builds each index inside a transaction, measures, and rolls it back.
     let indexes = || db.count("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'");
     let before = indexes();
-    let out = qperf(&[
+    let r = ok_json(&[
         "verify",
         "--db",
         &db.url,
@@ -194,13 +192,6 @@ fn verify_then_apply_then_no_more_suggestions() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     for s in r["indexes"]
         .as_array()
         .unwrap()
@@ -224,7 +215,7 @@ fn verify_then_apply_then_no_more_suggestions() {
     {
         db.exec(stmt);
     }
-    let out = qperf(&[
+    let r = ok_json(&[
         "analyze",
         log.to_str().unwrap(),
         "--db",
@@ -232,13 +223,6 @@ fn verify_then_apply_then_no_more_suggestions() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         r["indexes"].as_array().unwrap().is_empty(),
         "{:#}",
@@ -278,7 +262,7 @@ fn explain_analyze_of_a_write_is_rolled_back() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("add --analyze-writes"));
-    let out = qperf(&[
+    let r = ok_json(&[
         "explain",
         "--db",
         &db.url,
@@ -289,13 +273,6 @@ fn explain_analyze_of_a_write_is_rolled_back() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["plan"]["root"]["operation"], "Delete");
     assert_eq!(
         r["plan"]["root"]["children"][0]["actual_rows"], 2000.0,
@@ -398,7 +375,7 @@ fn pg_stat_statements_is_a_workload_source() {
                 .unwrap();
         }
     });
-    let out = qperf(&[
+    let r = ok_json(&[
         "analyze",
         "--db",
         &db.url,
@@ -406,13 +383,6 @@ fn pg_stat_statements_is_a_workload_source() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let q = r["queries"]
         .as_array()
         .unwrap()

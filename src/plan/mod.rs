@@ -276,6 +276,27 @@ impl PlanNode {
     }
 }
 
+/// Closes the open nodes at `indent` or deeper, attaching each to its parent (or making
+/// it the root): the step both indentation-based parsers (PostgreSQL text, MySQL tree)
+/// take before a new node or at the end.
+pub(crate) fn close_to(
+    stack: &mut Vec<(usize, PlanNode)>,
+    root: &mut Option<PlanNode>,
+    indent: usize,
+) {
+    while let Some((i, _)) = stack.last() {
+        if *i < indent {
+            break;
+        }
+        let (_, node) = stack.pop().expect("non-empty");
+        match stack.last_mut() {
+            Some((_, parent)) => parent.children.push(node),
+            None if root.is_none() => *root = Some(node),
+            None => {}
+        }
+    }
+}
+
 /// kB a node wrote to disk: an external sort, a HashAggregate's disk usage, a hash
 /// join in several batches, or temporary buffers written (8 kB blocks).
 pub fn spill_kb(n: &PlanNode) -> f64 {

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{Plan, PlanFormat, PlanNode};
+use super::{Plan, PlanFormat, PlanNode, close_to};
 
 fn line_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -180,20 +180,6 @@ fn fold_filters(n: &mut PlanNode) {
 pub fn parse(text: &str) -> Option<Plan> {
     let mut stack: Vec<(usize, PlanNode)> = Vec::new();
     let mut root: Option<PlanNode> = None;
-    let close_to =
-        |stack: &mut Vec<(usize, PlanNode)>, root: &mut Option<PlanNode>, indent: usize| {
-            while let Some((i, _)) = stack.last() {
-                if *i < indent {
-                    break;
-                }
-                let (_, node) = stack.pop().expect("non-empty");
-                match stack.last_mut() {
-                    Some((_, parent)) => parent.children.push(node),
-                    None if root.is_none() => *root = Some(node),
-                    None => {}
-                }
-            }
-        };
     for line in text.lines() {
         let trimmed = line.trim_start();
         let Some(body) = trimmed.strip_prefix("-> ") else {

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{Plan, PlanNode, Trigger, nz};
+use super::{Plan, PlanNode, Trigger, close_to, nz};
 
 fn header_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -392,20 +392,6 @@ pub fn parse(text: &str) -> Option<Plan> {
     let mut label: Option<String> = None;
     // Inside a `Planning:` / `JIT:` block: its indent, and whether it is the JIT one.
     let mut block: Option<(usize, bool)> = None;
-    let close_to =
-        |stack: &mut Vec<(usize, PlanNode)>, root: &mut Option<PlanNode>, indent: usize| {
-            while let Some((i, _)) = stack.last() {
-                if *i < indent {
-                    break;
-                }
-                let (_, node) = stack.pop().expect("non-empty");
-                match stack.last_mut() {
-                    Some((_, parent)) => parent.children.push(node),
-                    None if root.is_none() => *root = Some(node),
-                    None => {}
-                }
-            }
-        };
     for raw in text.lines() {
         // auto_explain indents the whole plan with a tab.
         let line = raw

@@ -10,16 +10,9 @@ use crate::rules::{RuleId, Severity};
 /// Findings listed in full; the rest are counted.
 const TOP: usize = 10;
 
+/// One line for a Markdown table cell or list item: no newlines, no bare `|`.
 fn one_line(s: &str, n: usize) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let flat = flat.replace('|', "\\|");
-    if flat.chars().count() <= n {
-        flat
-    } else {
-        let mut t: String = flat.chars().take(n - 1).collect();
-        t.push('…');
-        t
-    }
+    super::one_line(s, n).replace('|', r"\|")
 }
 
 pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {

@@ -36,3 +36,15 @@ pub enum SortKey {
     Max,
     Errors,
 }
+
+/// Whitespace folded to single spaces, cut to `n` characters with an ellipsis.
+pub fn one_line(s: &str, n: usize) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= n {
+        flat
+    } else {
+        let mut t: String = flat.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}

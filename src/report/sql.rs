@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use super::one_line;
 use super::schema::Report;
 use super::table::fmt_ms;
 use crate::rules::SuggestionKind;
@@ -13,17 +14,6 @@ fn comment_lines(w: &mut dyn Write, text: &str, indent: &str) -> io::Result<()> 
         writeln!(w, "--{indent}{line}")?;
     }
     Ok(())
-}
-
-fn one_line(s: &str, n: usize) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= n {
-        flat
-    } else {
-        let mut t: String = flat.chars().take(n - 1).collect();
-        t.push('…');
-        t
-    }
 }
 
 pub fn write(report: &Report, w: &mut dyn Write) -> io::Result<()> {

@@ -259,6 +259,19 @@ impl<'a> Context<'a> {
         self.table_rows = rows;
     }
 
+    /// The tables the workload's statements read or write, sorted, once each.
+    pub fn workload_tables(&self) -> Vec<&str> {
+        let mut t: Vec<&str> = self
+            .groups
+            .iter()
+            .filter_map(|a| a.shape.as_ref())
+            .flat_map(|s| s.tables.iter().map(|t| t.name.as_str()))
+            .collect();
+        t.sort_unstable();
+        t.dedup();
+        t
+    }
+
     /// Existing indexes on a table, from the schema and from plans.
     pub fn existing_indexes<'b>(&'b self, table: &'b str) -> impl Iterator<Item = &'b Index> + 'b {
         self.schema

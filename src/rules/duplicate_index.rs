@@ -21,14 +21,7 @@ fn prefix(a: &[String], b: &[String]) -> bool {
 
 pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut tables: Vec<&str> = ctx
-        .groups
-        .iter()
-        .filter_map(|a| a.shape.as_ref())
-        .flat_map(|s| s.tables.iter().map(|t| t.name.as_str()))
-        .collect();
-    tables.sort();
-    tables.dedup();
+    let tables = ctx.workload_tables();
     for t in tables {
         let ix: Vec<_> = ctx
             .schema

@@ -10,12 +10,7 @@ pub const PARAMS: &[&str] = &["warning_total_ms"];
 
 pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
     let mut out = Vec::new();
-    let workload_tables: Vec<&str> = ctx
-        .groups
-        .iter()
-        .filter_map(|a| a.shape.as_ref())
-        .flat_map(|s| s.tables.iter().map(|t| t.name.as_str()))
-        .collect();
+    let workload_tables = ctx.workload_tables();
     for fk in &ctx.schema.foreign_keys {
         if !workload_tables.contains(&fk.table.as_str()) || fk.columns.is_empty() {
             continue;

@@ -16,14 +16,7 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
     if days < cfg.get("min_stats_days") {
         return out;
     }
-    let mut tables: Vec<&str> = ctx
-        .groups
-        .iter()
-        .filter_map(|a| a.shape.as_ref())
-        .flat_map(|s| s.tables.iter().map(|t| t.name.as_str()))
-        .collect();
-    tables.sort();
-    tables.dedup();
+    let tables = ctx.workload_tables();
     for t in tables {
         for ix in ctx.schema.indexes_on(t) {
             let Some(name) = &ix.name else { continue };
