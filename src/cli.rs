@@ -306,4 +306,16 @@ pub struct ExplainArgs {
     /// A value for $1, $2, … of --sql, in order (repeatable).
     #[arg(long, value_name = "VALUE")]
     pub param: Vec<String>,
+
+    /// With --db: EXPLAIN this statement of the log given as input, with the values of
+    /// its slowest logged execution.
+    ///
+    /// For example: qperf explain --db URL --fingerprint 4e32606e681d67fe postgresql.log
+    #[arg(
+        long,
+        value_name = "FINGERPRINT",
+        requires = "db",
+        conflicts_with = "sql"
+    )]
+    pub fingerprint: Option<String>,
 }

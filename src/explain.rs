@@ -61,28 +61,33 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
         Some(s) => Some(s.parse::<FailOn>()?),
         None => config.fail_on.clone(),
     };
+    let mut sql_for_rules = args.sql.clone();
     let (name, text) = match &args.db {
         Some(db) => {
             let target = crate::live::Target::resolve(Some(db))?;
-            // The statement: --sql, or a .sql file given as the input.
-            let from_file = match (&args.sql, &args.file) {
-                (None, Some(f)) if f.as_os_str() != "-" => Some(
-                    std::fs::read_to_string(f)
-                        .with_context(|| format!("cannot read {}", f.display()))?,
-                ),
-                _ => None,
+            let (sql, params) = match &args.fingerprint {
+                Some(fp) => logged_statement(&args, fp, &config)?,
+                None => {
+                    // The statement: --sql, or a .sql file given as the input.
+                    let text = match (&args.sql, &args.file) {
+                        (Some(s), _) => s.clone(),
+                        (None, Some(f)) if f.as_os_str() != "-" => std::fs::read_to_string(f)
+                            .with_context(|| format!("cannot read {}", f.display()))?,
+                        _ => anyhow::bail!(
+                            "explain --db needs the statement: --sql, a .sql file, or --fingerprint and a log"
+                        ),
+                    };
+                    (
+                        text.trim().trim_end_matches(';').to_string(),
+                        args.param.clone(),
+                    )
+                }
             };
-            let sql = args
-                .sql
-                .as_deref()
-                .or(from_file.as_deref())
-                .unwrap_or_default()
-                .trim()
-                .trim_end_matches(';');
+            sql_for_rules = Some(sql.clone());
             let text = crate::live::explain::plan_json(
                 &target,
-                sql,
-                &args.param,
+                &sql,
+                &params,
                 args.analyze,
                 args.analyze_writes,
             )?;
@@ -101,9 +106,7 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
     } else {
         Dialect::Postgres
     };
-    let sql = args
-        .sql
-        .clone()
+    let sql = sql_for_rules
         .or_else(|| plan.query_text.clone())
         .unwrap_or_default();
     let mut agg = Aggregator::new(Filters::default(), seq_config(&settings));
@@ -167,6 +170,57 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
     }
     out.flush().context("failed to write the report")?;
     Ok(gate::exit_code(&findings, fail_on.as_ref()))
+}
+
+/// The statement with `fingerprint` in the log given as input, as logged at its slowest,
+/// and its bind values (literal statements carry their values in the text).
+fn logged_statement(
+    args: &ExplainArgs,
+    fingerprint: &str,
+    config: &Config,
+) -> Result<(String, Vec<String>)> {
+    use clap::Parser;
+    let log = args
+        .file
+        .as_ref()
+        .ok_or_else(|| anyhow!("--fingerprint needs the log to take the statement from"))?;
+    let argv = [
+        "qperf",
+        "analyze",
+        &log.display().to_string(),
+        "--format",
+        "json",
+        "--show-params",
+    ];
+    let crate::cli::Command::Analyze(a) = crate::cli::Cli::try_parse_from(argv)?.command else {
+        unreachable!("parsed an analyze command line")
+    };
+    let run = crate::run_analysis(&a, config, None)?
+        .ok_or_else(|| anyhow!("{}: nothing read", log.display()))?;
+    let q = run
+        .report
+        .queries
+        .iter()
+        .find(|q| q.fingerprint.to_string() == fingerprint)
+        .ok_or_else(|| {
+            anyhow!(
+                "{}: no statement with fingerprint {fingerprint}",
+                log.display()
+            )
+        })?;
+    let s = q.samples.first().ok_or_else(|| {
+        anyhow!("{fingerprint}: no logged execution with a duration to take values from")
+    })?;
+    let mut values = Vec::new();
+    if let Some(p) = &s.params {
+        for i in 1.. {
+            match rules::param_value(p, &format!("${i}")) {
+                Some(v) => values.push(v),
+                None => break,
+            }
+        }
+    }
+    Ok((s.sql.clone().unwrap_or_default(), values))
 }
 
 fn rows(n: &PlanNode) -> String {

@@ -156,6 +156,32 @@ fn verify_then_apply_then_no_more_suggestions() {
         serde_json::json!(["user_id", "status", "created_at DESC"])
     );
 
+    // One logged statement, EXPLAIN ANALYZEd with the values of its slowest execution.
+    let r = ok_json(&[
+        "explain",
+        "--db",
+        &db.url,
+        "--fingerprint",
+        "4e32606e681d67fe",
+        log.to_str().unwrap(),
+        "--analyze",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r["plan"]["root"]["node_type"], "Limit");
+    assert!(
+        r["plan"]["execution_ms"].as_f64().is_some(),
+        "it ran: {:#}",
+        r["plan"]
+    );
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "seq-scan" || f["rule"] == "missing-index")
+    );
+
     // The same from the script `analyze --format sql` writes: generic plans, no values.
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("fixes.sql");
