@@ -14,8 +14,9 @@ use crate::fingerprint::Fingerprint;
 const LOOP_DISTINCT_CAP: usize = 64;
 /// Loop candidates tracked per session at once.
 const ACTIVE_CAP: usize = 8;
-/// Distinct parameter sets remembered per read statement for `repeated-query`.
-pub const REPEAT_KEYS_CAP: usize = 1024;
+/// Distinct parameter sets remembered per read statement for `repeated-query`; when
+/// full, those seen only once are forgotten first (cache candidates are the hot ones).
+pub const REPEAT_KEYS_CAP: usize = 256;
 /// Sessions idle longer than this (log time) are closed by the periodic sweep.
 const SESSION_IDLE_MS: i64 = 10 * 60 * 1000;
 
@@ -111,6 +112,7 @@ pub struct RepeatStats {
     pub back_to_back: u64,
     keys: FxHashMap<u64, (u64, Option<i64>)>,
     pub keys_overflow: bool,
+    saturated: bool,
 }
 
 impl RepeatStats {
@@ -203,10 +205,18 @@ impl Sequences {
                     *last = e.at;
                 }
             }
-            None if !full => {
-                r.keys.insert(e.exact, (1, e.at));
+            None => {
+                if full && !r.saturated {
+                    r.keys.retain(|_, (n, _)| *n > 1);
+                    r.keys_overflow = true;
+                    // Mostly hot values: stop making room, so a statement with many
+                    // repeated values does not pay a sweep per new one.
+                    r.saturated = r.keys.len() > REPEAT_KEYS_CAP / 2;
+                }
+                if r.keys.len() < REPEAT_KEYS_CAP {
+                    r.keys.insert(e.exact, (1, e.at));
+                }
             }
-            None => r.keys_overflow = true,
         }
     }
 
@@ -405,6 +415,24 @@ mod tests {
             s.loops.is_empty(),
             "5 distinct of 15 is a repeat pattern, not a loop"
         );
+    }
+
+    #[test]
+    fn hot_values_stay_tracked_when_the_table_is_full() {
+        let mut s = Sequences::new(cfg());
+        let mut t = 0;
+        // A hot value, then many cold ones, then the hot one again and again.
+        for i in 0..2000u64 {
+            t += 1;
+            s.exec(&ex(9, if i % 10 == 0 { 7 } else { 10_000 + i }, t));
+        }
+        s.finish();
+        let r = &s.repeats[&Fingerprint(9)];
+        assert_eq!(
+            r.repeats, 199,
+            "every hot execution after the first is a repeat"
+        );
+        assert!(r.distinct_values() <= REPEAT_KEYS_CAP);
     }
 
     #[test]
