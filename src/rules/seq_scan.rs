@@ -64,6 +64,20 @@ fn columns_from_plan(n: &NodeRef, dialect: Dialect) -> Vec<IndexColumn> {
     cols
 }
 
+/// `((user_id = 41199) AND (status = 'completed'::text))` →
+/// `((user_id = $1) AND (status = $2::text))`.
+fn redact(filter: &str, dialect: Dialect) -> String {
+    let mysql = dialect == Dialect::Mysql;
+    let style = if mysql {
+        crate::fingerprint::Style::Question
+    } else {
+        crate::fingerprint::Style::Dollar
+    };
+    crate::fingerprint::Normalizer::new()
+        .normalize(filter, mysql, style)
+        .1
+}
+
 pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
     let mut out = Vec::new();
     for a in &ctx.groups {
@@ -121,7 +135,8 @@ pub fn check(ctx: &Context, cfg: &RuleConfig) -> Vec<Finding> {
             .evidence("rows_read", read.round())
             .evidence("rows_returned", kept.round())
             .evidence("discard_ratio", r3(discard))
-            .evidence("filter", node.filter.clone().unwrap_or_default())
+            // The plan's filter carries the logged values: redacted like parameters.
+            .evidence("filter", redact(node.filter.as_deref().unwrap_or(""), g.dialect))
             .evidence("plans_with_seq_scan", in_plans)
             .evidence("calls", g.calls)
             .evidence("total_ms", r3(g.total_ms))
