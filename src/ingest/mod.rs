@@ -204,7 +204,12 @@ fn for_each_line(
         }
         stats.lines += 1;
         let no = stats.lines;
-        let text = String::from_utf8_lossy(&buf);
+        // Valid UTF-8 is the rule: the plain check is faster than the lossy iterator,
+        // which only the odd Latin-1 line needs.
+        let text = match std::str::from_utf8(&buf) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(&buf),
+        };
         f(&text, no, stats);
     }
 }
