@@ -285,6 +285,13 @@ fn step(st: &mut SessionState, e: &Exec, cfg: &SeqConfig) -> Vec<Active> {
         (Some(s), Some(l)) => s - l as f64 <= cfg.max_gap_ms + slack,
         _ => true,
     };
+    // A child running again means a loop body is repeating; statements that took it for
+    // their parent are its siblings in that body, and belong to its parent.
+    let sibling_parent: Option<Option<Fingerprint>> = st
+        .active
+        .iter()
+        .find(|a| a.child == e.fp && gap_ok(a.last_end))
+        .map(|a| a.parent);
     let mut closed = Vec::new();
     let mut matched = false;
     let mut i = 0;
@@ -308,7 +315,16 @@ fn step(st: &mut SessionState, e: &Exec, cfg: &SeqConfig) -> Vec<Active> {
             } else {
                 true
             }
-        } else if a.parent == Some(e.fp) || !gap_ok(a.last_end) {
+        } else if a.parent == Some(e.fp) {
+            match sibling_parent {
+                Some(pp) if pp != Some(a.child) && gap_ok(a.last_end) => {
+                    a.parent = pp;
+                    a.interleaved = 0;
+                    false
+                }
+                _ => true,
+            }
+        } else if !gap_ok(a.last_end) {
             true
         } else {
             a.interleaved += 1;
@@ -384,6 +400,36 @@ mod tests {
         let l = &s.loops[&(Some(Fingerprint(1)), Fingerprint(2))];
         assert_eq!((l.occurrences, l.children, l.max_children), (3, 60, 20));
         assert_eq!(s.loops.len(), 1, "{:?}", s.loops.keys().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_loop_body_of_two_statements_reports_both() {
+        let mut s = Sequences::new(cfg());
+        let mut t = 1;
+        for round in 0..2 {
+            s.exec(&ex(1, 1000 + round, t));
+            for k in 0..10 {
+                t += 2;
+                s.exec(&ex(2, 100 * round + k, t));
+                t += 2;
+                s.exec(&ex(3, 5000 + 100 * round + k, t));
+            }
+            t += 50;
+        }
+        s.finish();
+        let mut keys: Vec<_> = s.loops.keys().copied().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                (Some(Fingerprint(1)), Fingerprint(2)),
+                (Some(Fingerprint(1)), Fingerprint(3))
+            ]
+        );
+        assert_eq!(
+            s.loops[&(Some(Fingerprint(1)), Fingerprint(3))].children,
+            20
+        );
     }
 
     #[test]
