@@ -124,7 +124,8 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
         Some(p) => load_schema(p, dialect)?,
         None => crate::sql::schema::Schema::default(),
     };
-    let ctx = rules::Context::build(&agg, &schema_ddl, &settings, &[]);
+    let groups = rules::context::analyze_groups(&agg);
+    let ctx = rules::Context::build(&agg, groups, &schema_ddl, &settings, &[]);
     let outcome = gate::apply(rules::run(&ctx, &settings), &ctx, &config, None);
     let findings = outcome.findings;
     let files = vec![FileStats {

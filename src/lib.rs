@@ -178,22 +178,12 @@ fn baseline(args: cli::BaselineArgs) -> Result<u8> {
 }
 
 /// Catalog facts for the tables the workload's statements touch.
-fn catalog_facts(db: &str, agg: &Aggregator) -> Result<live::catalog::Facts> {
-    let mut tables: Vec<String> = Vec::new();
-    for g in agg.groups.values() {
-        if let Ok(shape) = sql::shape::Shape::parse(&g.example_sql, g.dialect) {
-            for t in shape.tables {
-                if !tables.contains(&t.name) {
-                    tables.push(t.name);
-                }
-            }
-        }
-    }
+fn catalog_facts(db: &str, tables: &[String]) -> Result<live::catalog::Facts> {
     let target = live::Target::resolve(Some(db))?;
     let rt = live::runtime()?;
     rt.block_on(async {
         let client = target.connect().await?;
-        live::catalog::fetch(&client, &target, &tables).await
+        live::catalog::fetch(&client, &target, tables).await
     })
 }
 
@@ -477,14 +467,18 @@ pub(crate) fn run_analysis(
     } else {
         Dialect::Postgres
     };
-    let schema = match &args.schema {
+    let mut schema = match &args.schema {
         Some(p) => load_schema(p, dialect)?,
         None => sql::schema::Schema::default(),
     };
-    let mut schema = schema;
+    let groups = rules::context::analyze_groups(&agg);
     let mut catalog_rows = Vec::new();
     if let Some(db) = &args.db {
-        let facts = catalog_facts(db, &agg)?;
+        let tables: Vec<String> = rules::context::tables_of(&groups)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let facts = catalog_facts(db, &tables)?;
         // The database knows better than a DDL file: its facts go on top.
         schema.indexes.extend(facts.schema.indexes);
         schema.foreign_keys.extend(facts.schema.foreign_keys);
@@ -494,7 +488,7 @@ pub(crate) fn run_analysis(
         schema.stats_days = facts.schema.stats_days;
         catalog_rows = facts.table_rows;
     }
-    let ctx = rules::Context::build(&agg, &schema, &settings, &catalog_rows);
+    let ctx = rules::Context::build(&agg, groups, &schema, &settings, &catalog_rows);
     let outcome = gate::apply(rules::run(&ctx, &settings), &ctx, config, baseline);
     let analysis = report::schema::Analysis {
         findings: &outcome.findings,

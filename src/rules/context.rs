@@ -146,32 +146,50 @@ pub struct Context<'a> {
     pub unparsed: Vec<Unparsed>,
 }
 
+/// Every statement with its shape and slowest plan, sorted by total time: the one place
+/// each distinct statement is parsed (a live catalog lookup needs the tables before the
+/// context exists).
+pub fn analyze_groups(agg: &Aggregator) -> Vec<Analyzed<'_>> {
+    agg.sorted_groups()
+        .into_iter()
+        .map(|g| {
+            let (shape, parse_error) = match Shape::parse(&g.example_sql, g.dialect) {
+                Ok(s) => (Some(s), None),
+                Err(e) => (None, Some(e)),
+            };
+            let plan = g.slowest_plan.as_ref().and_then(|(_, p)| plan::parse(p));
+            Analyzed {
+                g,
+                shape,
+                parse_error,
+                plan,
+            }
+        })
+        .collect()
+}
+
+/// The tables the statements read or write, sorted, once each.
+pub fn tables_of<'b>(groups: &'b [Analyzed]) -> Vec<&'b str> {
+    let mut t: Vec<&str> = groups
+        .iter()
+        .filter_map(|a| a.shape.as_ref())
+        .flat_map(|s| s.tables.iter().map(|t| t.name.as_str()))
+        .collect();
+    t.sort_unstable();
+    t.dedup();
+    t
+}
+
 impl<'a> Context<'a> {
     /// `catalog_rows`: table row estimates from a live database (`--db`), which beat the
     /// plans' evidence.
     pub fn build(
         agg: &'a Aggregator,
+        mut groups: Vec<Analyzed<'a>>,
         schema: &'a Schema,
         settings: &Settings,
         catalog_rows: &[(String, f64)],
     ) -> Context<'a> {
-        let mut groups: Vec<Analyzed> = agg
-            .sorted_groups()
-            .into_iter()
-            .map(|g| {
-                let (shape, parse_error) = match Shape::parse(&g.example_sql, g.dialect) {
-                    Ok(s) => (Some(s), None),
-                    Err(e) => (None, Some(e)),
-                };
-                let plan = g.slowest_plan.as_ref().and_then(|(_, p)| plan::parse(p));
-                Analyzed {
-                    g,
-                    shape,
-                    parse_error,
-                    plan,
-                }
-            })
-            .collect();
         groups.shrink_to_fit();
         let by_fp = groups
             .iter()
@@ -261,15 +279,7 @@ impl<'a> Context<'a> {
 
     /// The tables the workload's statements read or write, sorted, once each.
     pub fn workload_tables(&self) -> Vec<&str> {
-        let mut t: Vec<&str> = self
-            .groups
-            .iter()
-            .filter_map(|a| a.shape.as_ref())
-            .flat_map(|s| s.tables.iter().map(|t| t.name.as_str()))
-            .collect();
-        t.sort_unstable();
-        t.dedup();
-        t
+        tables_of(&self.groups)
     }
 
     /// Existing indexes on a table, from the schema and from plans.
