@@ -234,11 +234,16 @@ impl Group {
         self.dbs.add(&ev.db);
         self.users.add(&ev.user);
         self.apps.add(&ev.app);
-        if memchr::memmem::find(ev.sql.as_bytes(), b"/*").is_some() {
-            self.endpoints.add(&tags::endpoint(&ev.sql));
+    }
+
+    /// Endpoint tags and `qperf:ignore` comments of one statement text (once per
+    /// distinct text: identical texts carry identical comments).
+    fn tags(&mut self, sql: &str) {
+        if memchr::memmem::find(sql.as_bytes(), b"/*").is_some() {
+            self.endpoints.add(&tags::endpoint(sql));
         }
-        if memchr::memmem::find(ev.sql.as_bytes(), b"qperf:ignore").is_some() {
-            for r in tags::inline_ignores(&ev.sql) {
+        if memchr::memmem::find(sql.as_bytes(), b"qperf:ignore").is_some() {
+            for r in tags::inline_ignores(sql) {
                 self.ignored_rules.add(&Some(r));
             }
         }
@@ -307,12 +312,18 @@ pub struct Totals {
     pub per_file_events: Vec<u64>,
 }
 
+/// Hash of a statement's exact text: the key of the fingerprint cache, and the seed of
+/// the identical-execution hash.
+fn text_hash(sql: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(sql.as_bytes())
+}
+
 /// Raw statement texts remembered with their fingerprint.
 const FP_CACHE_CAP: usize = 1 << 16;
 
 pub struct Aggregator {
     pub groups: FxHashMap<Fingerprint, Group>,
-    fp_cache: FxHashMap<u64, Fingerprint>,
+    fp_cache: FxHashMap<(u64, bool), Fingerprint>,
     pub totals: Totals,
     filters: Filters,
     norm: Normalizer,
@@ -364,13 +375,13 @@ impl Aggregator {
         self.seq.finish();
     }
 
-    fn group(&mut self, ev: &QueryEvent) -> &mut Group {
+    /// The statement's group; `raw` is the hash of its exact text (`text_hash`).
+    fn group(&mut self, ev: &QueryEvent, raw: u64) -> &mut Group {
         let mysql = self.dialect == Dialect::Mysql;
-        // Prepared statements repeat their exact text: a hash of the raw text (an order
+        // Prepared statements repeat their exact text: the hash of the raw text (an order
         // of magnitude cheaper than tokenizing) finds the fingerprint again.
-        let raw = xxhash_rust::xxh3::xxh3_64_with_seed(ev.sql.as_bytes(), u64::from(mysql));
-        let fp = match self.fp_cache.get(&raw) {
-            Some(fp) => *fp,
+        let (fp, new_text) = match self.fp_cache.get(&(raw, mysql)) {
+            Some(fp) => (*fp, false),
             None => {
                 let fp = self.norm.fingerprint(&ev.sql, mysql);
                 if self.fp_cache.len() >= FP_CACHE_CAP {
@@ -378,13 +389,13 @@ impl Aggregator {
                     // grow with the log.
                     self.fp_cache.clear();
                 }
-                self.fp_cache.insert(raw, fp);
-                fp
+                self.fp_cache.insert((raw, mysql), fp);
+                (fp, true)
             }
         };
         let dialect = self.dialect;
         let norm = &mut self.norm;
-        self.groups.entry(fp).or_insert_with(|| {
+        let g = self.groups.entry(fp).or_insert_with(|| {
             let style = if mysql {
                 Style::Question
             } else {
@@ -392,7 +403,11 @@ impl Aggregator {
             };
             let (_, text) = norm.normalize(&ev.sql, mysql, style);
             Group::new(fp, text, dialect, ev)
-        })
+        });
+        if new_text {
+            g.tags(&ev.sql);
+        }
+        g
     }
 
     /// Sorted by total time, descending (ties by fingerprint for stable output).
@@ -432,7 +447,7 @@ impl Aggregator {
         let t = &mut self.totals;
         t.events += s.calls;
         t.total_ms += s.total_ms;
-        let g = self.group(&ev);
+        let g = self.group(&ev, text_hash(&ev.sql));
         g.seen(&ev);
         g.summary_only = true;
         g.calls += s.calls;
@@ -468,13 +483,15 @@ impl EventSink for Aggregator {
             t.first = Some(t.first.map_or(at, |f| f.min(at)));
             t.last = Some(t.last.map_or(at, |l| l.max(at)));
         }
-        let g = self.group(&ev);
+        let raw = text_hash(&ev.sql);
+        let g = self.group(&ev, raw);
         g.calls += 1;
         g.seen(&ev);
         let (fp, role) = (g.fingerprint, g.role);
+        // The same text with the same parameters: one identical execution.
         let exact = xxhash_rust::xxh3::xxh3_64_with_seed(
             ev.params.as_deref().unwrap_or("").as_bytes(),
-            xxhash_rust::xxh3::xxh3_64(ev.sql.as_bytes()),
+            raw,
         );
         self.seq.exec(&Exec {
             fp,
@@ -551,7 +568,7 @@ impl EventSink for Aggregator {
         if !self.filters.keep(ev) {
             return;
         }
-        let g = self.group(ev);
+        let g = self.group(ev, text_hash(&ev.sql));
         g.seen(ev);
         match note {
             SideNote::Error { message } => {
