@@ -205,6 +205,38 @@ pub struct VerifyArgs {
     pub config: Option<PathBuf>,
 }
 
+impl AnalyzeArgs {
+    /// The analysis `qperf analyze FILES --format json` runs, for commands that analyze
+    /// logs on the way (`diff`, `verify`, `explain --fingerprint`): parsed by the same
+    /// definitions, so every default is the one a user gets.
+    pub fn internal(
+        files: &[String],
+        show_params: bool,
+        log_line_prefix: Option<&str>,
+        sets: &[String],
+    ) -> anyhow::Result<AnalyzeArgs> {
+        let mut argv: Vec<String> = ["qperf", "analyze", "--format", "json"]
+            .map(String::from)
+            .to_vec();
+        if show_params {
+            argv.push("--show-params".into());
+        }
+        if let Some(p) = log_line_prefix {
+            argv.extend(["--log-line-prefix".into(), p.to_string()]);
+        }
+        for s in sets {
+            argv.extend(["--set".into(), s.clone()]);
+        }
+        // After `--`, a file name that starts with a dash is still a file name.
+        argv.push("--".into());
+        argv.extend(files.iter().cloned());
+        match Cli::try_parse_from(&argv)?.command {
+            Command::Analyze(a) => Ok(*a),
+            _ => unreachable!("parsed an analyze command line"),
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct BaselineArgs {
     #[command(flatten)]

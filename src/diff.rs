@@ -8,11 +8,10 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use clap::Parser;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::{Cli, Command, DiffArgs};
+use crate::cli::{AnalyzeArgs, DiffArgs};
 use crate::config::{Config, FailOn};
 use crate::exit;
 use crate::report::OutputFormat;
@@ -124,20 +123,12 @@ fn load(path: &Path, args: &DiffArgs, config: &Config) -> Result<Side> {
         }
         bail!("{name}: a JSON file that is not a qperf report (no `queries`)");
     }
-    let mut argv = vec![
-        "qperf".to_string(),
-        "analyze".into(),
-        name.clone(),
-        "--format".into(),
-        "json".into(),
-    ];
-    if let Some(p) = &args.log_line_prefix {
-        argv.push("--log-line-prefix".into());
-        argv.push(p.clone());
-    }
-    let Command::Analyze(a) = Cli::try_parse_from(&argv)?.command else {
-        unreachable!("parsed an analyze command line")
-    };
+    let a = AnalyzeArgs::internal(
+        std::slice::from_ref(&name),
+        false,
+        args.log_line_prefix.as_deref(),
+        &[],
+    )?;
     let run = crate::run_analysis(&a, config, None)?
         .ok_or_else(|| anyhow!("{name}: nothing to compare"))?;
     if run.failed {

@@ -180,22 +180,11 @@ fn logged_statement(
     fingerprint: &str,
     config: &Config,
 ) -> Result<(String, Vec<String>)> {
-    use clap::Parser;
     let log = args
         .file
         .as_ref()
         .ok_or_else(|| anyhow!("--fingerprint needs the log to take the statement from"))?;
-    let argv = [
-        "qperf",
-        "analyze",
-        &log.display().to_string(),
-        "--format",
-        "json",
-        "--show-params",
-    ];
-    let crate::cli::Command::Analyze(a) = crate::cli::Cli::try_parse_from(argv)?.command else {
-        unreachable!("parsed an analyze command line")
-    };
+    let a = crate::cli::AnalyzeArgs::internal(&[log.display().to_string()], true, None, &[])?;
     let run = crate::run_analysis(&a, config, None)?
         .ok_or_else(|| anyhow!("{}: nothing read", log.display()))?;
     let q = run
@@ -212,15 +201,11 @@ fn logged_statement(
     let s = q.samples.first().ok_or_else(|| {
         anyhow!("{fingerprint}: no logged execution with a duration to take values from")
     })?;
-    let mut values = Vec::new();
-    if let Some(p) = &s.params {
-        for i in 1.. {
-            match rules::param_value(p, &format!("${i}")) {
-                Some(v) => values.push(v),
-                None => break,
-            }
-        }
-    }
+    let values = s
+        .params
+        .as_deref()
+        .map(rules::param_values)
+        .unwrap_or_default();
     Ok((s.sql.clone().unwrap_or_default(), values))
 }
 

@@ -4,7 +4,7 @@
 
 use anyhow::{Result, anyhow, bail};
 
-use super::{Target, literal, runtime};
+use super::{Target, runtime};
 use crate::event::Dialect;
 use crate::sql::shape::{Kind, Shape};
 
@@ -55,10 +55,7 @@ pub fn plan_json(
                     .batch_execute(&format!("PREPARE qperf_explain AS {sql}"))
                     .await
                     .map_err(|e| target.err("PREPARE failed", e))?;
-                let values: Vec<String> = params
-                    .iter()
-                    .map(|p| if p == "NULL" { p.clone() } else { literal(p) })
-                    .collect();
+                let values = super::sql_values(params);
                 format!(
                     "EXPLAIN ({options}) EXECUTE qperf_explain({})",
                     values.join(", ")

@@ -213,6 +213,14 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| anyhow!("cannot start the async runtime: {e}"))
 }
 
+/// Bind values as SQL literals for `EXECUTE`, `NULL` kept as the keyword.
+pub fn sql_values(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| if v == "NULL" { v.clone() } else { literal(v) })
+        .collect()
+}
+
 /// `'text'` as an SQL literal.
 pub fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))

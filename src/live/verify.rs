@@ -9,12 +9,11 @@
 use std::io::{self, Write};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use clap::Parser;
 use serde::Serialize;
 use tokio_postgres::Client;
 
-use super::{Target, literal, runtime};
-use crate::cli::{Cli, Command, VerifyArgs};
+use super::{Target, runtime};
+use crate::cli::{AnalyzeArgs, VerifyArgs};
 use crate::config::Config;
 use crate::event::Dialect;
 use crate::report::OutputFormat;
@@ -81,15 +80,7 @@ struct Candidate {
 
 /// `$1 = '42', $2 = NULL` → the values in order, as SQL literals.
 fn param_literals(params: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for i in 1.. {
-        match crate::rules::param_value(params, &format!("${i}")) {
-            Some(v) if v == "NULL" => out.push("NULL".into()),
-            Some(v) => out.push(literal(&v)),
-            None => break,
-        }
-    }
-    out
+    super::sql_values(&crate::rules::param_values(params))
 }
 
 /// Estimated total cost of a statement: EXPLAIN (no ANALYZE), with its logged values
@@ -413,18 +404,8 @@ async fn measure_real(
 fn from_log(args: &VerifyArgs, config: &Config) -> Result<Option<(Vec<Candidate>, bool)>> {
     // Analyzed as `qperf analyze` would, keeping the logged values for EXPLAIN (they are
     // used, never printed).
-    let mut argv: Vec<String> = vec!["qperf".into(), "analyze".into()];
-    argv.extend(args.files.iter().map(|f| f.display().to_string()));
-    argv.extend(["--format".into(), "json".into(), "--show-params".into()]);
-    if let Some(p) = &args.log_line_prefix {
-        argv.extend(["--log-line-prefix".into(), p.clone()]);
-    }
-    for s in &args.set {
-        argv.extend(["--set".into(), s.clone()]);
-    }
-    let Command::Analyze(mut a) = Cli::try_parse_from(&argv)?.command else {
-        unreachable!("parsed an analyze command line")
-    };
+    let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+    let mut a = AnalyzeArgs::internal(&files, true, args.log_line_prefix.as_deref(), &args.set)?;
     a.db = args.db.clone();
     let Some(run) = crate::run_analysis(&a, config, None)? else {
         return Ok(None);

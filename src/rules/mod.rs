@@ -440,6 +440,13 @@ pub fn count(v: f64) -> String {
     crate::report::table::thousands(v.round().max(0.0) as u64)
 }
 
+/// All values of a `parameters:` detail text, `$1` first, unquoted (`NULL` as is).
+pub fn param_values(params: &str) -> Vec<String> {
+    (1..)
+        .map_while(|i| param_value(params, &format!("${i}")))
+        .collect()
+}
+
 /// A value from PostgreSQL's `parameters: $1 = '42', $2 = NULL` detail text, unquoted.
 pub fn param_value(params: &str, name: &str) -> Option<String> {
     let b = params.as_bytes();
