@@ -297,16 +297,9 @@ impl Schema {
                                 partial: false,
                                 source: "schema",
                             }),
-                            ColumnOption::ForeignKey(fk) => self.foreign_keys.push(ForeignKey {
-                                table: tname.clone(),
-                                columns: vec![name.clone()],
-                                ref_table: name_of(&fk.foreign_table),
-                                ref_columns: fk
-                                    .referred_columns
-                                    .iter()
-                                    .map(|c| c.value.to_ascii_lowercase())
-                                    .collect(),
-                            }),
+                            ColumnOption::ForeignKey(fk) => {
+                                self.foreign_key(&tname, vec![name.clone()], fk)
+                            }
                             _ => {}
                         }
                     }
@@ -363,22 +356,35 @@ impl Schema {
             }
             TableConstraint::Unique(u) => self.key_index(table, &u.name, &u.columns, true),
             TableConstraint::Index(ix) => self.key_index(table, &ix.name, &ix.columns, false),
-            TableConstraint::ForeignKey(fk) => self.foreign_keys.push(ForeignKey {
-                table: table.to_string(),
-                columns: fk
+            TableConstraint::ForeignKey(fk) => {
+                let columns = fk
                     .columns
                     .iter()
                     .map(|c| c.value.to_ascii_lowercase())
-                    .collect(),
-                ref_table: name_of(&fk.foreign_table),
-                ref_columns: fk
-                    .referred_columns
-                    .iter()
-                    .map(|c| c.value.to_ascii_lowercase())
-                    .collect(),
-            }),
+                    .collect();
+                self.foreign_key(table, columns, fk)
+            }
             _ => {}
         }
+    }
+
+    /// A foreign key, declared on a column or as a table constraint.
+    fn foreign_key(
+        &mut self,
+        table: &str,
+        columns: Vec<String>,
+        fk: &sqlparser::ast::ForeignKeyConstraint,
+    ) {
+        self.foreign_keys.push(ForeignKey {
+            table: table.to_string(),
+            columns,
+            ref_table: name_of(&fk.foreign_table),
+            ref_columns: fk
+                .referred_columns
+                .iter()
+                .map(|c| c.value.to_ascii_lowercase())
+                .collect(),
+        });
     }
 
     fn key_index(
