@@ -297,6 +297,20 @@ pub(crate) fn close_to(
     }
 }
 
+/// The `(actual time=as..at rows=ar loops=lp)` / `(never executed)` part of a node line,
+/// as both text parsers' patterns name its groups.
+pub(crate) fn set_actuals(n: &mut PlanNode, c: &regex::Captures) {
+    let f = |k: &str| c.name(k).and_then(|m| m.as_str().parse::<f64>().ok());
+    n.actual_startup_ms = f("as");
+    n.actual_ms = f("at");
+    n.actual_rows = f("ar");
+    n.loops = f("lp");
+    if c.name("never").is_some() {
+        n.never_executed = true;
+        n.loops = Some(0.0);
+    }
+}
+
 /// kB a node wrote to disk: an external sort, a HashAggregate's disk usage, a hash
 /// join in several batches, or temporary buffers written (8 kB blocks).
 pub fn spill_kb(n: &PlanNode) -> f64 {

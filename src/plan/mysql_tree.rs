@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{Plan, PlanFormat, PlanNode, close_to};
+use super::{Plan, PlanFormat, PlanNode, close_to, set_actuals};
 
 fn line_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -194,14 +194,7 @@ pub fn parse(text: &str) -> Option<Plan> {
         let f = |k: &str| c.name(k).and_then(|m| m.as_str().parse::<f64>().ok());
         n.total_cost = f("cost");
         n.plan_rows = f("rows");
-        n.actual_startup_ms = f("as");
-        n.actual_ms = f("at");
-        n.actual_rows = f("ar");
-        n.loops = f("lp");
-        if c.name("never").is_some() {
-            n.never_executed = true;
-            n.loops = Some(0.0);
-        }
+        set_actuals(&mut n, &c);
         close_to(&mut stack, &mut root, indent);
         if stack.is_empty() && root.is_some() {
             continue;

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{Plan, PlanNode, Trigger, close_to, nz};
+use super::{Plan, PlanNode, Trigger, close_to, nz, set_actuals};
 
 fn header_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -458,14 +458,7 @@ pub fn parse(text: &str) -> Option<Plan> {
             n.total_cost = f("tc");
             n.plan_rows = f("pr");
             n.plan_width = f("w");
-            n.actual_startup_ms = f("as");
-            n.actual_ms = f("at");
-            n.actual_rows = f("ar");
-            n.loops = f("lp");
-            if c.name("never").is_some() {
-                n.never_executed = true;
-                n.loops = Some(0.0);
-            }
+            set_actuals(&mut n, &c);
             n.subplan_name = label.take();
             if root.is_some() && stack.is_empty() {
                 // A second top-level tree: keep the first.
