@@ -314,7 +314,7 @@ pub struct Totals {
 
 /// Hash of a statement's exact text: the key of the fingerprint cache, and the seed of
 /// the identical-execution hash.
-fn text_hash(sql: &str) -> u64 {
+pub(crate) fn text_hash(sql: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(sql.as_bytes())
 }
 
@@ -383,7 +383,10 @@ impl Aggregator {
         let (fp, new_text) = match self.fp_cache.get(&(raw, mysql)) {
             Some(fp) => (*fp, false),
             None => {
-                let fp = self.norm.fingerprint(&ev.sql, mysql);
+                let fp = match ev.hint {
+                    Some((h, fp)) if h == raw => fp,
+                    _ => self.norm.fingerprint(&ev.sql, mysql),
+                };
                 if self.fp_cache.len() >= FP_CACHE_CAP {
                     // Texts with inlined literals rarely repeat: start over rather than
                     // grow with the log.

@@ -122,6 +122,11 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub no_progress: bool,
 
+    /// Threads that parse PostgreSQL stderr and MySQL slow logs (default: the number of
+    /// cores). The report is the same for any value.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
     /// DDL of the database (`pg_dump --schema-only`, or CREATE TABLE / CREATE INDEX
     /// statements): existing indexes, columns and foreign keys sharpen the advice.
     ///

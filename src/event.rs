@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use crate::fingerprint::Fingerprint;
+
 /// Which SQL dialect an event's text is in; decides lexing and placeholder style.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -40,6 +42,9 @@ pub struct QueryEvent {
     pub temp_files: u32,
     /// An auto_explain plan logged for this execution (text or JSON as logged).
     pub plan: Option<String>,
+    /// The fingerprint of `sql` worked out by a reader thread, with the hash of the text
+    /// it was computed for: the aggregator uses it only when that hash is `sql`'s.
+    pub hint: Option<(u64, Fingerprint)>,
 }
 
 /// Something the log says about a statement besides its execution.

@@ -377,6 +377,10 @@ pub(crate) fn run_analysis(
             .map(ingest::pg_stderr::Prefix::compile)
             .transpose()?,
         year: timeparse::current_year(),
+        jobs: args
+            .jobs
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
     let paths = if args.pg_stat_statements && args.files.is_empty() {
         Vec::new()

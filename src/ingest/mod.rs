@@ -5,6 +5,7 @@
 //! line numbers for the report) and reading goes on.
 
 pub mod mysql_slow;
+pub mod parallel;
 pub mod pg;
 pub mod pg_csv;
 pub mod pg_json;
@@ -90,6 +91,8 @@ pub struct ReadOptions {
     pub format: Option<Format>,
     pub prefix: Option<Prefix>,
     pub year: i64,
+    /// Worker threads for the formats [`parallel`] can split; 1 reads on the calling thread.
+    pub jobs: usize,
 }
 
 /// Counts bytes read from the underlying file (for progress and the summary).
@@ -111,8 +114,8 @@ impl<R: Read> Read for Counted<R> {
 pub fn open(
     path: &Path,
     counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
-) -> io::Result<Box<dyn BufRead>> {
-    let raw: Box<dyn Read> = if path.as_os_str() == "-" {
+) -> io::Result<Box<dyn BufRead + Send>> {
+    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
         Box::new(File::open(path)?)
@@ -125,7 +128,7 @@ pub fn open(
         },
     );
     let head = r.fill_buf()?;
-    let boxed: Box<dyn BufRead> = if head.starts_with(&[0x1f, 0x8b]) {
+    let boxed: Box<dyn BufRead + Send> = if head.starts_with(&[0x1f, 0x8b]) {
         Box::new(BufReader::with_capacity(
             256 * 1024,
             flate2::bufread::MultiGzDecoder::new(r),
@@ -217,12 +220,15 @@ fn for_each_line(
 /// Reads one file into `sink`. `head` holds the lines already read for detection.
 pub fn read(
     file: usize,
-    reader: &mut dyn BufRead,
+    reader: &mut (dyn BufRead + Send),
     format: Format,
     opts: &ReadOptions,
     sink: &mut dyn EventSink,
     stats: &mut FileStats,
 ) -> io::Result<()> {
+    if opts.jobs > 1 && parallel::supports(format) {
+        return parallel::read(file, reader, format, opts, sink, stats, opts.jobs);
+    }
     match format {
         Format::MysqlSlow => {
             let mut p = mysql_slow::MysqlSlow::new(file);
@@ -237,37 +243,7 @@ pub fn read(
         }
         Format::Stderr => {
             let mut state = PgState::new(file);
-            let mut cur = PgRecord::default();
-            let mut next = PgRecord::default();
-            let mut open = false;
-            for_each_line(reader, stats, |line, no, st| {
-                match pg_stderr::parse_line(line, &mut next, opts.prefix.as_ref(), opts.year) {
-                    Line::Header => {
-                        next.line = no;
-                        st.recognized_lines += 1;
-                        if open {
-                            state.record(&cur, sink);
-                        }
-                        std::mem::swap(&mut cur, &mut next);
-                        open = true;
-                    }
-                    Line::Continuation(at) if open => {
-                        st.recognized_lines += 1;
-                        cur.message.push('\n');
-                        let text = &line[at..];
-                        if text.contains("#011") {
-                            cur.message.push_str(&text.replace("#011", "\t"));
-                        } else {
-                            cur.message.push_str(text);
-                        }
-                    }
-                    Line::Blank => {}
-                    Line::Continuation(_) | Line::Unrecognized => st.unrecognized(no, line),
-                }
-            })?;
-            if open {
-                state.record(&cur, sink);
-            }
+            read_stderr(reader, opts, stats, |rec| state.record(&rec.view(), sink))?;
             state.finish(sink);
             stats.errors_unattributed = state.counters.errors_unattributed;
         }
@@ -286,7 +262,7 @@ pub fn read(
                     pg_csv::split_fields(&text, &mut fields);
                     if pg_csv::to_record(&fields, first, &mut rec) {
                         st.recognized_lines += no - first + 1;
-                        state.record(&rec, sink);
+                        state.record(&rec.view(), sink);
                     } else {
                         st.unrecognized(first, &text);
                     }
@@ -299,7 +275,7 @@ pub fn read(
                 text.push('"');
                 pg_csv::split_fields(&text, &mut fields);
                 if pg_csv::to_record(&fields, first, &mut rec) {
-                    state.record(&rec, sink);
+                    state.record(&rec.view(), sink);
                 } else {
                     stats.unrecognized(first, &text);
                 }
@@ -320,7 +296,7 @@ pub fn read(
                     pg_json::JsonLine::Record => {
                         st.recognized_lines += 1;
                         if open {
-                            state.record(&cur, sink);
+                            state.record(&cur.view(), sink);
                         }
                         std::mem::swap(&mut cur, &mut next);
                         open = true;
@@ -334,7 +310,7 @@ pub fn read(
                 }
             })?;
             if open {
-                state.record(&cur, sink);
+                state.record(&cur.view(), sink);
             }
             state.finish(sink);
             stats.errors_unattributed = state.counters.errors_unattributed;
@@ -343,12 +319,54 @@ pub fn read(
     Ok(())
 }
 
+/// Groups stderr lines into records (a header line and its continuation lines) and
+/// hands each complete record to `done`.
+fn read_stderr(
+    reader: &mut dyn BufRead,
+    opts: &ReadOptions,
+    stats: &mut FileStats,
+    mut done: impl FnMut(&mut PgRecord),
+) -> io::Result<()> {
+    let mut cur = PgRecord::default();
+    let mut next = PgRecord::default();
+    let mut open = false;
+    for_each_line(reader, stats, |line, no, st| {
+        match pg_stderr::parse_line(line, &mut next, opts.prefix.as_ref(), opts.year) {
+            Line::Header => {
+                next.line = no;
+                st.recognized_lines += 1;
+                if open {
+                    done(&mut cur);
+                }
+                std::mem::swap(&mut cur, &mut next);
+                open = true;
+            }
+            Line::Continuation(at) if open => {
+                st.recognized_lines += 1;
+                cur.message.push('\n');
+                let text = &line[at..];
+                if text.contains("#011") {
+                    cur.message.push_str(&text.replace("#011", "\t"));
+                } else {
+                    cur.message.push_str(text);
+                }
+            }
+            Line::Blank => {}
+            Line::Continuation(_) | Line::Unrecognized => st.unrecognized(no, line),
+        }
+    })?;
+    if open {
+        done(&mut cur);
+    }
+    Ok(())
+}
+
 /// Reads up to `n` lines for detection without losing them: returns the lines and a
 /// reader that yields them again followed by the rest.
 pub fn peek_lines(
-    mut r: Box<dyn BufRead>,
+    mut r: Box<dyn BufRead + Send>,
     n: usize,
-) -> io::Result<(Vec<String>, Box<dyn BufRead>)> {
+) -> io::Result<(Vec<String>, Box<dyn BufRead + Send>)> {
     let mut raw = Vec::new();
     let mut lines = Vec::new();
     let mut buf = Vec::new();
@@ -364,6 +382,6 @@ pub fn peek_lines(
         }
         lines.push(t);
     }
-    let chained: Box<dyn BufRead> = Box::new(BufReader::new(io::Cursor::new(raw).chain(r)));
+    let chained: Box<dyn BufRead + Send> = Box::new(BufReader::new(io::Cursor::new(raw).chain(r)));
     Ok((lines, chained))
 }

@@ -222,6 +222,11 @@ impl MysqlSlow {
     pub fn finish(&mut self, sink: &mut dyn EventSink) {
         self.emit(sink);
     }
+
+    /// The time of the last `# Time:` line read.
+    pub fn last_time(&self) -> Option<i64> {
+        self.last_time
+    }
 }
 
 /// `SET timestamp=N;` and `SET insert_id=N,timestamp=N;` (and `last_insert_id`): the
@@ -251,7 +256,7 @@ fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
 
 /// Header lines that end the SQL of the event before them. Other `#` lines inside SQL
 /// text are comments of the statement.
-fn is_event_header(line: &str) -> bool {
+pub(crate) fn is_event_header(line: &str) -> bool {
     let b = line.trim_start_matches('#').trim_start();
     [
         "Time:",

@@ -57,9 +57,46 @@ pub struct PgRecord {
     /// csvlog / jsonlog carry DETAIL and the failing statement in the same record.
     pub detail: Option<String>,
     pub statement: Option<String>,
+    /// See [`QueryEvent::hint`]: the fingerprint of the statement in `message`.
+    pub hint: Option<(u64, crate::fingerprint::Fingerprint)>,
+}
+
+/// A record borrowed from wherever its text lives: a [`PgRecord`], or a chunk's
+/// text buffer when several threads read (no allocation per record there).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecordView<'a> {
+    pub line: u64,
+    pub at: Option<i64>,
+    pub severity: Option<Severity>,
+    pub session: &'a str,
+    pub user: &'a str,
+    pub db: &'a str,
+    pub app: &'a str,
+    pub client: &'a str,
+    pub message: &'a str,
+    pub detail: Option<&'a str>,
+    pub statement: Option<&'a str>,
+    pub hint: Option<(u64, crate::fingerprint::Fingerprint)>,
 }
 
 impl PgRecord {
+    pub fn view(&self) -> RecordView<'_> {
+        RecordView {
+            line: self.line,
+            at: self.at,
+            severity: self.severity,
+            session: &self.session,
+            user: &self.user,
+            db: &self.db,
+            app: &self.app,
+            client: &self.client,
+            message: &self.message,
+            detail: self.detail.as_deref(),
+            statement: self.statement.as_deref(),
+            hint: self.hint,
+        }
+    }
+
     pub fn clear(&mut self) {
         self.line = 0;
         self.at = None;
@@ -72,6 +109,7 @@ impl PgRecord {
         self.message.clear();
         self.detail = None;
         self.statement = None;
+        self.hint = None;
     }
 }
 
@@ -123,25 +161,26 @@ impl PgState {
         }
     }
 
-    fn base_event(&self, r: &PgRecord, sql: &str) -> QueryEvent {
+    fn base_event(&self, r: &RecordView, sql: &str) -> QueryEvent {
         QueryEvent {
             file: self.file,
             line: r.line,
             at: r.at,
             sql: sql.to_string(),
-            session: opt(&r.session),
-            user: opt(&r.user),
-            db: opt(&r.db),
-            app: opt(&r.app),
-            client: opt(&r.client),
+            session: opt(r.session),
+            user: opt(r.user),
+            db: opt(r.db),
+            app: opt(r.app),
+            client: opt(r.client),
+            hint: r.hint,
             ..Default::default()
         }
     }
 
     /// Handles one record in its session.
-    pub fn record(&mut self, r: &PgRecord, sink: &mut dyn EventSink) {
+    pub fn record(&mut self, r: &RecordView, sink: &mut dyn EventSink) {
         let sev = r.severity.unwrap_or(Severity::Other);
-        let key = r.session.as_str();
+        let key = r.session;
         let slot = match self.sessions.get_mut(key) {
             Some(slot) => slot,
             // Messages that cannot start or touch an execution need no session state.
@@ -160,14 +199,14 @@ impl PgState {
     /// Returns true when the session ended.
     fn handle(
         &mut self,
-        r: &PgRecord,
+        r: &RecordView,
         sev: Severity,
         s: &mut Session,
         sink: &mut dyn EventSink,
     ) -> bool {
         if let Some(aw) = s.awaiting.take() {
             if sev == Severity::Statement {
-                self.resolve(aw, Some(r.message.as_str()), r, s, sink);
+                self.resolve(aw, Some(r.message), r, s, sink);
                 return false;
             }
             self.resolve(aw, None, r, s, sink);
@@ -183,15 +222,15 @@ impl PgState {
             Severity::Statement | Severity::Other => {}
             Severity::Error | Severity::Fatal | Severity::Panic => {
                 self.flush_unless_untimed(s, sink);
-                let aw = Awaiting::Error(r.message.clone());
-                match &r.statement {
+                let aw = Awaiting::Error(r.message.to_string());
+                match r.statement {
                     Some(st) => self.resolve(aw, Some(st), r, s, sink),
                     None => s.awaiting = Some(aw),
                 }
             }
             Severity::Log => self.log_message(r, s, sink),
         }
-        if let Some(d) = &r.detail
+        if let Some(d) = r.detail
             && let (Some(p), Some(params)) = (&mut s.pending, d.strip_prefix("parameters: "))
         {
             p.params = Some(params.to_string());
@@ -208,7 +247,7 @@ impl PgState {
         &mut self,
         aw: Awaiting,
         sql: Option<&str>,
-        r: &PgRecord,
+        r: &RecordView,
         s: &mut Session,
         sink: &mut dyn EventSink,
     ) {
@@ -281,8 +320,8 @@ impl PgState {
         s.untimed = untimed;
     }
 
-    fn log_message(&mut self, r: &PgRecord, s: &mut Session, sink: &mut dyn EventSink) {
-        let msg = r.message.as_str();
+    fn log_message(&mut self, r: &RecordView, s: &mut Session, sink: &mut dyn EventSink) {
+        let msg = r.message;
         if let Some(rest) = msg.strip_prefix("duration: ") {
             let Some((ms, after)) = parse_duration(rest) else {
                 self.flush(s, sink);
@@ -335,7 +374,7 @@ impl PgState {
                 .rsplit_once("size ")
                 .and_then(|(_, n)| n.trim().parse::<u64>().ok())
                 .unwrap_or(0);
-            match &r.statement {
+            match r.statement {
                 Some(st) => sink.note(&self.base_event(r, st), SideNote::TempFile { bytes }),
                 None => s.awaiting = Some(Awaiting::Temp(bytes)),
             }
@@ -344,7 +383,7 @@ impl PgState {
 
     fn plan(
         &mut self,
-        r: &PgRecord,
+        r: &RecordView,
         ms: f64,
         plan: &str,
         s: &mut Session,
@@ -385,8 +424,7 @@ impl PgState {
         for k in keys {
             if let Some(mut s) = self.sessions.remove(&k) {
                 if let Some(aw) = s.awaiting.take() {
-                    let r = PgRecord::default();
-                    self.resolve(aw, None, &r, &mut s, sink);
+                    self.resolve(aw, None, &RecordView::default(), &mut s, sink);
                 }
                 self.flush(&mut s, sink);
                 self.flush_orphan(&mut s, sink);
@@ -403,7 +441,7 @@ pub fn parse_duration(s: &str) -> Option<(f64, &str)> {
 }
 
 /// The SQL of `statement: …`, `execute <name>: …` and `fastpath function call: …`.
-fn statement_text(s: &str) -> Option<&str> {
+pub(crate) fn statement_text(s: &str) -> Option<&str> {
     if let Some(sql) = s.strip_prefix("statement: ") {
         return Some(sql);
     }

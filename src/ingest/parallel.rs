@@ -1,0 +1,458 @@
+//! Reading one log with several threads, with the same result as reading it with one.
+//!
+//! One thread reads (and decompresses) and cuts the stream into chunks of about
+//! [`CHUNK`] bytes, always just before a line that starts a log entry, so no entry is
+//! split. Workers turn chunks into complete entries and fingerprint their statements
+//! (the costly part). The calling thread folds the chunks in file order through the
+//! same per-session state machine and aggregator as a single-threaded read, so pairing
+//! across entries (a statement and its `DETAIL`, a plan and its statement, an N+1 loop)
+//! never depends on where a chunk ended. Line numbers are relative inside a chunk and
+//! made absolute when the chunk is folded.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, Read};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
+
+use super::pg::{self, PgRecord, PgState, RecordView, Severity};
+use super::{FileStats, Format, ReadOptions, for_each_line, mysql_slow, pg_stderr, read_stderr};
+use crate::aggregate::text_hash;
+use crate::event::{EventSink, QueryEvent};
+use crate::fingerprint::{Fingerprint, Normalizer};
+
+/// Target chunk size: large enough that per-chunk overhead vanishes, small enough that
+/// the chunks in flight (a few per worker) stay a small part of the memory budget.
+pub const CHUNK: usize = 1 << 20;
+/// Read-ahead used while looking for a place to cut.
+const SLACK: usize = 64 * 1024;
+
+/// The formats that can be cut at entry starts without reading the whole log.
+pub fn supports(format: Format) -> bool {
+    matches!(format, Format::Stderr | Format::MysqlSlow)
+}
+
+/// PostgreSQL records of one chunk, their strings side by side in one buffer.
+#[derive(Default)]
+struct PgChunk {
+    text: String,
+    records: Vec<Flat>,
+}
+
+/// A record whose strings are byte ranges of [`PgChunk::text`]: session, user, db, app,
+/// client, message.
+struct Flat {
+    line: u64,
+    at: Option<i64>,
+    severity: Option<Severity>,
+    hint: Option<(u64, Fingerprint)>,
+    ends: [u32; 6],
+}
+
+impl PgChunk {
+    fn push(&mut self, r: &PgRecord) {
+        let mut ends = [0u32; 6];
+        for (i, f) in [&r.session, &r.user, &r.db, &r.app, &r.client, &r.message]
+            .into_iter()
+            .enumerate()
+        {
+            self.text.push_str(f);
+            ends[i] = self.text.len() as u32;
+        }
+        self.records.push(Flat {
+            line: r.line,
+            at: r.at,
+            severity: r.severity,
+            hint: r.hint,
+            ends,
+        });
+    }
+
+    fn views(&self) -> impl Iterator<Item = RecordView<'_>> {
+        let mut start = 0usize;
+        self.records.iter().map(move |f| {
+            let mut field = [""; 6];
+            for (i, end) in f.ends.iter().enumerate() {
+                field[i] = &self.text[start..*end as usize];
+                start = *end as usize;
+            }
+            RecordView {
+                line: f.line,
+                at: f.at,
+                severity: f.severity,
+                session: field[0],
+                user: field[1],
+                db: field[2],
+                app: field[3],
+                client: field[4],
+                message: field[5],
+                detail: None,
+                statement: None,
+                hint: f.hint,
+            }
+        })
+    }
+}
+
+enum Items {
+    Pg(PgChunk),
+    Mysql {
+        events: Vec<QueryEvent>,
+        invalid: Vec<(u64, String)>,
+        /// The last `# Time:` of the chunk: it holds for the next chunk's first events.
+        last_time: Option<i64>,
+    },
+}
+
+struct Parsed {
+    stats: FileStats,
+    items: Items,
+}
+
+/// Fingerprints statement texts, remembering repeated texts (prepared statements) by
+/// their hash so they are tokenized once per worker.
+struct Hinter {
+    norm: Normalizer,
+    cache: FxHashMap<u64, Fingerprint>,
+    mysql: bool,
+}
+
+impl Hinter {
+    fn new(mysql: bool) -> Self {
+        Hinter {
+            norm: Normalizer::new(),
+            cache: FxHashMap::default(),
+            mysql,
+        }
+    }
+
+    fn hint(&mut self, sql: &str) -> (u64, Fingerprint) {
+        let h = text_hash(sql);
+        if let Some(fp) = self.cache.get(&h) {
+            return (h, *fp);
+        }
+        let fp = self.norm.fingerprint(sql, self.mysql);
+        if self.cache.len() >= 1 << 16 {
+            self.cache.clear();
+        }
+        self.cache.insert(h, fp);
+        (h, fp)
+    }
+
+    /// The statement a PostgreSQL record will become an event for, as [`PgState`] reads it.
+    fn pg_record(&mut self, r: &mut PgRecord) {
+        if r.severity != Some(Severity::Log) {
+            return;
+        }
+        let msg = r.message.as_str();
+        let sql = match msg.strip_prefix("duration: ") {
+            Some(rest) => pg::parse_duration(rest)
+                .and_then(|(_, after)| pg::statement_text(after.trim_start_matches([' ', '\t']))),
+            None => pg::statement_text(msg),
+        };
+        if let Some(sql) = sql {
+            r.hint = Some(self.hint(sql));
+        }
+    }
+}
+
+/// Collects a worker's MySQL events with their fingerprints.
+struct Collect<'a> {
+    events: Vec<QueryEvent>,
+    hinter: &'a mut Hinter,
+}
+
+impl EventSink for Collect<'_> {
+    fn event(&mut self, mut ev: QueryEvent) {
+        ev.hint = Some(self.hinter.hint(&ev.sql));
+        self.events.push(ev);
+    }
+    fn note(&mut self, _: &QueryEvent, _: crate::event::SideNote) {}
+}
+
+fn parse_chunk(
+    file: usize,
+    data: &[u8],
+    format: Format,
+    opts: &ReadOptions,
+    hinter: &mut Hinter,
+) -> io::Result<Parsed> {
+    let mut stats = FileStats::default();
+    let mut reader: &[u8] = data;
+    let items = match format {
+        Format::MysqlSlow => {
+            let mut p = mysql_slow::MysqlSlow::new(file);
+            let mut sink = Collect {
+                events: Vec::new(),
+                hinter,
+            };
+            for_each_line(&mut reader, &mut stats, |line, no, st| {
+                match p.line(line, no, &mut sink) {
+                    mysql_slow::Kind::Blank => {}
+                    _ => st.recognized_lines += 1,
+                }
+            })?;
+            p.finish(&mut sink);
+            Items::Mysql {
+                events: sink.events,
+                invalid: std::mem::take(&mut p.invalid),
+                last_time: p.last_time(),
+            }
+        }
+        _ => {
+            let mut chunk = PgChunk {
+                // Records hold the chunk's text minus line prefixes' punctuation.
+                text: String::with_capacity(data.len()),
+                records: Vec::new(),
+            };
+            read_stderr(&mut reader, opts, &mut stats, |rec| {
+                hinter.pg_record(rec);
+                chunk.push(rec);
+            })?;
+            Items::Pg(chunk)
+        }
+    };
+    Ok(Parsed { stats, items })
+}
+
+/// Whether a chunk may begin with `line`, `prev` being the line before it: only where
+/// the single-threaded reader also starts a new entry, so cutting there changes nothing.
+fn may_start(
+    format: Format,
+    line: &[u8],
+    prev: &[u8],
+    opts: &ReadOptions,
+    scratch: &mut PgRecord,
+) -> bool {
+    let Ok(line) = std::str::from_utf8(line) else {
+        return false;
+    };
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    match format {
+        Format::MysqlSlow => {
+            // A header right after statement text: the text's event is complete. Not after
+            // a header, blank, `use` or `SET` line, which may still belong to the next event.
+            let p = String::from_utf8_lossy(prev);
+            let p = p.trim();
+            line.starts_with('#')
+                && mysql_slow::is_event_header(line)
+                && !p.is_empty()
+                && !p.starts_with('#')
+                && !p.get(..4).is_some_and(|w| {
+                    w.eq_ignore_ascii_case("use ") || w.eq_ignore_ascii_case("set ")
+                })
+        }
+        _ => matches!(
+            pg_stderr::parse_line(line, scratch, opts.prefix.as_ref(), opts.year),
+            pg_stderr::Line::Header
+        ),
+    }
+}
+
+/// Cuts the stream into chunks that start at entry starts; `send` returns false when
+/// the receiving side has gone.
+fn split(
+    reader: &mut (dyn BufRead + Send),
+    format: Format,
+    opts: &ReadOptions,
+    chunk: usize,
+    mut send: impl FnMut(Vec<u8>) -> bool,
+) -> io::Result<()> {
+    let mut scratch = PgRecord::default();
+    let mut buf: Vec<u8> = Vec::with_capacity(chunk + SLACK);
+    let mut eof = false;
+    let mut more = |buf: &mut Vec<u8>, want: usize, eof: &mut bool| -> io::Result<()> {
+        if !*eof && (&mut *reader).take(want as u64).read_to_end(buf)? == 0 {
+            *eof = true;
+        }
+        Ok(())
+    };
+    loop {
+        while !eof && buf.len() < chunk {
+            let want = chunk + SLACK - buf.len();
+            more(&mut buf, want, &mut eof)?;
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let mut pos = chunk.min(buf.len());
+        let cut = loop {
+            let Some(i) = memchr::memchr(b'\n', &buf[pos..]) else {
+                if eof {
+                    break buf.len();
+                }
+                more(&mut buf, SLACK, &mut eof)?;
+                continue;
+            };
+            let start = pos + i + 1;
+            if start == buf.len() && eof {
+                break start;
+            }
+            let end = match memchr::memchr(b'\n', &buf[start..]) {
+                Some(j) => start + j,
+                None if eof => buf.len(),
+                None => {
+                    more(&mut buf, SLACK, &mut eof)?;
+                    continue;
+                }
+            };
+            let prev_start = memchr::memrchr(b'\n', &buf[..start - 1]).map_or(0, |k| k + 1);
+            if may_start(
+                format,
+                &buf[start..end],
+                &buf[prev_start..start - 1],
+                opts,
+                &mut scratch,
+            ) {
+                break start;
+            }
+            pos = start;
+        };
+        let rest = buf.split_off(cut);
+        if !send(std::mem::replace(&mut buf, rest)) {
+            return Ok(());
+        }
+        buf.reserve(chunk + SLACK);
+    }
+}
+
+/// Reads one file of a [`supports`]ed format with `jobs` worker threads.
+pub fn read(
+    file: usize,
+    reader: &mut (dyn BufRead + Send),
+    format: Format,
+    opts: &ReadOptions,
+    sink: &mut dyn EventSink,
+    stats: &mut FileStats,
+    jobs: usize,
+) -> io::Result<()> {
+    read_chunked(file, reader, format, opts, sink, stats, jobs, CHUNK)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_chunked(
+    file: usize,
+    reader: &mut (dyn BufRead + Send),
+    format: Format,
+    opts: &ReadOptions,
+    sink: &mut dyn EventSink,
+    stats: &mut FileStats,
+    jobs: usize,
+    chunk: usize,
+) -> io::Result<()> {
+    let jobs = jobs.max(1);
+    let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<u8>)>(jobs);
+    let chunk_rx = Arc::new(Mutex::new(chunk_rx));
+    let (done_tx, done_rx) = sync_channel::<(u64, io::Result<Parsed>)>(jobs);
+    std::thread::scope(|scope| {
+        let splitter = scope.spawn(move || {
+            let mut seq = 0u64;
+            split(reader, format, opts, chunk, |data| {
+                let ok = chunk_tx.send((seq, data)).is_ok();
+                seq += 1;
+                ok
+            })
+        });
+        for _ in 0..jobs {
+            let rx = chunk_rx.clone();
+            let tx = done_tx.clone();
+            scope.spawn(move || {
+                let mut hinter = Hinter::new(format.is_mysql());
+                loop {
+                    // The lock is held only while taking the next chunk.
+                    let next = rx.lock().map(|r| r.recv());
+                    let Ok(Ok((seq, data))) = next else { return };
+                    let parsed = parse_chunk(file, &data, format, opts, &mut hinter);
+                    drop(data);
+                    if tx.send((seq, parsed)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let folded = fold(file, format, done_rx, sink, stats);
+        let read = splitter
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("reader thread failed")));
+        folded.and(read)
+    })
+}
+
+/// Folds parsed chunks in file order.
+fn fold(
+    file: usize,
+    format: Format,
+    rx: Receiver<(u64, io::Result<Parsed>)>,
+    sink: &mut dyn EventSink,
+    stats: &mut FileStats,
+) -> io::Result<()> {
+    let mut waiting: BTreeMap<u64, io::Result<Parsed>> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut state = PgState::new(file);
+    let mut last_time: Option<i64> = None;
+    let mut invalid: Vec<(u64, String)> = Vec::new();
+    let mut failed: Option<io::Error> = None;
+    for (seq, parsed) in rx {
+        waiting.insert(seq, parsed);
+        while let Some(parsed) = waiting.remove(&next) {
+            next += 1;
+            let p = match parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    continue;
+                }
+            };
+            let base = stats.lines;
+            stats.lines += p.stats.lines;
+            stats.recognized_lines += p.stats.recognized_lines;
+            let kept = stats.first_unrecognized.len();
+            stats.unrecognized_lines += p.stats.unrecognized_lines;
+            for mut u in p
+                .stats
+                .first_unrecognized
+                .into_iter()
+                .take(super::KEEP_UNRECOGNIZED - kept.min(super::KEEP_UNRECOGNIZED))
+            {
+                u.line += base;
+                stats.first_unrecognized.push(u);
+            }
+            match p.items {
+                Items::Pg(chunk) => {
+                    for mut r in chunk.views() {
+                        r.line += base;
+                        state.record(&r, sink);
+                    }
+                }
+                Items::Mysql {
+                    events,
+                    invalid: inv,
+                    last_time: lt,
+                } => {
+                    for mut ev in events {
+                        ev.line += base;
+                        if ev.at.is_none() {
+                            ev.at = last_time;
+                        }
+                        sink.event(ev);
+                    }
+                    invalid.extend(inv.into_iter().map(|(l, why)| (l + base, why)));
+                    last_time = lt.or(last_time);
+                }
+            }
+        }
+    }
+    if format == Format::Stderr {
+        state.finish(sink);
+        stats.errors_unattributed = state.counters.errors_unattributed;
+    }
+    for (line, why) in invalid {
+        stats.unrecognized(line, &why);
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
