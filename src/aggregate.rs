@@ -239,10 +239,14 @@ impl Group {
     /// Endpoint tags and `qperf:ignore` comments of one statement text (once per
     /// distinct text: identical texts carry identical comments).
     fn tags(&mut self, sql: &str) {
-        if memchr::memmem::find(sql.as_bytes(), b"/*").is_some() {
+        // Built once: building a searcher costs more than searching a short text.
+        static IGNORE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"qperf:ignore"));
+        let b = sql.as_bytes();
+        if memchr::memchr_iter(b'/', b).any(|i| b.get(i + 1) == Some(&b'*')) {
             self.endpoints.add(&tags::endpoint(sql));
         }
-        if memchr::memmem::find(sql.as_bytes(), b"qperf:ignore").is_some() {
+        if IGNORE.find(b).is_some() {
             for r in tags::inline_ignores(sql) {
                 self.ignored_rules.add(&Some(r));
             }
@@ -486,7 +490,12 @@ impl EventSink for Aggregator {
             t.first = Some(t.first.map_or(at, |f| f.min(at)));
             t.last = Some(t.last.map_or(at, |l| l.max(at)));
         }
-        let raw = text_hash(&ev.sql);
+        // A reader thread may have hashed the text already.
+        let raw = match ev.hint {
+            Some((h, _)) => h,
+            None => text_hash(&ev.sql),
+        };
+        debug_assert_eq!(raw, text_hash(&ev.sql), "hint for another text");
         let g = self.group(&ev, raw);
         g.calls += 1;
         g.seen(&ev);

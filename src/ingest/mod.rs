@@ -245,7 +245,7 @@ pub fn read(
             let mut state = PgState::new(file);
             read_stderr(reader, opts, stats, |rec| state.record(&rec.view(), sink))?;
             state.finish(sink);
-            stats.errors_unattributed = state.counters.errors_unattributed;
+            stats.errors_unattributed = state.counters().errors_unattributed;
         }
         Format::Csvlog => {
             let mut state = PgState::new(file);
@@ -281,7 +281,7 @@ pub fn read(
                 }
             }
             state.finish(sink);
-            stats.errors_unattributed = state.counters.errors_unattributed;
+            stats.errors_unattributed = state.counters().errors_unattributed;
         }
         Format::Jsonlog => {
             let mut state = PgState::new(file);
@@ -313,7 +313,7 @@ pub fn read(
                 state.record(&cur.view(), sink);
             }
             state.finish(sink);
-            stats.errors_unattributed = state.counters.errors_unattributed;
+            stats.errors_unattributed = state.counters().errors_unattributed;
         }
     }
     Ok(())

@@ -346,30 +346,35 @@ fn read_chunked(
     let chunk_rx = Arc::new(Mutex::new(chunk_rx));
     let (done_tx, done_rx) = sync_channel::<(u64, io::Result<Parsed>)>(jobs);
     std::thread::scope(|scope| {
-        let splitter = scope.spawn(move || {
-            let mut seq = 0u64;
-            split(reader, format, opts, chunk, |data| {
-                let ok = chunk_tx.send((seq, data)).is_ok();
-                seq += 1;
-                ok
-            })
-        });
+        // Named threads: profiles and `top -H` tell the stages apart.
+        let splitter = std::thread::Builder::new()
+            .name("qperf-read".into())
+            .spawn_scoped(scope, move || {
+                let mut seq = 0u64;
+                split(reader, format, opts, chunk, |data| {
+                    let ok = chunk_tx.send((seq, data)).is_ok();
+                    seq += 1;
+                    ok
+                })
+            })?;
         for _ in 0..jobs {
             let rx = chunk_rx.clone();
             let tx = done_tx.clone();
-            scope.spawn(move || {
-                let mut hinter = Hinter::new(format.is_mysql());
-                loop {
-                    // The lock is held only while taking the next chunk.
-                    let next = rx.lock().map(|r| r.recv());
-                    let Ok(Ok((seq, data))) = next else { return };
-                    let parsed = parse_chunk(file, &data, format, opts, &mut hinter);
-                    drop(data);
-                    if tx.send((seq, parsed)).is_err() {
-                        return;
+            std::thread::Builder::new()
+                .name("qperf-parse".into())
+                .spawn_scoped(scope, move || {
+                    let mut hinter = Hinter::new(format.is_mysql());
+                    loop {
+                        // The lock is held only while taking the next chunk.
+                        let next = rx.lock().map(|r| r.recv());
+                        let Ok(Ok((seq, data))) = next else { return };
+                        let parsed = parse_chunk(file, &data, format, opts, &mut hinter);
+                        drop(data);
+                        if tx.send((seq, parsed)).is_err() {
+                            return;
+                        }
                     }
-                }
-            });
+                })?;
         }
         drop(done_tx);
         let folded = fold(file, format, done_rx, sink, stats);
@@ -446,7 +451,7 @@ fn fold(
     }
     if format == Format::Stderr {
         state.finish(sink);
-        stats.errors_unattributed = state.counters.errors_unattributed;
+        stats.errors_unattributed = state.counters().errors_unattributed;
     }
     for (line, why) in invalid {
         stats.unrecognized(line, &why);

@@ -138,9 +138,15 @@ pub struct PgCounters {
 
 pub struct PgState {
     sessions: FxHashMap<String, Session>,
+    cx: Cx,
+}
+
+/// Everything but the sessions, so a session is worked on in place while the rest is
+/// borrowed beside it.
+struct Cx {
     norm: Normalizer,
-    pub file: usize,
-    pub counters: PgCounters,
+    file: usize,
+    counters: PgCounters,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -155,12 +161,51 @@ impl PgState {
     pub fn new(file: usize) -> Self {
         PgState {
             sessions: FxHashMap::default(),
-            norm: Normalizer::new(),
-            file,
-            counters: PgCounters::default(),
+            cx: Cx {
+                norm: Normalizer::new(),
+                file,
+                counters: PgCounters::default(),
+            },
         }
     }
 
+    pub fn counters(&self) -> &PgCounters {
+        &self.cx.counters
+    }
+
+    /// Handles one record in its session.
+    pub fn record(&mut self, r: &RecordView, sink: &mut dyn EventSink) {
+        let sev = r.severity.unwrap_or(Severity::Other);
+        let key = r.session;
+        let s = match self.sessions.get_mut(key) {
+            Some(slot) => slot,
+            // Messages that cannot start or touch an execution need no session state.
+            None if sev == Severity::Other => return,
+            None => self.sessions.entry(key.to_string()).or_default(),
+        };
+        if self.cx.handle(r, sev, s, sink) {
+            self.sessions.remove(key);
+        }
+    }
+
+    /// Emits everything still open (end of input).
+    pub fn finish(&mut self, sink: &mut dyn EventSink) {
+        let mut keys: Vec<String> = self.sessions.keys().cloned().collect();
+        keys.sort();
+        for k in keys {
+            if let Some(mut s) = self.sessions.remove(&k) {
+                if let Some(aw) = s.awaiting.take() {
+                    self.cx
+                        .resolve(aw, None, &RecordView::default(), &mut s, sink);
+                }
+                self.cx.flush(&mut s, sink);
+                self.cx.flush_orphan(&mut s, sink);
+            }
+        }
+    }
+}
+
+impl Cx {
     fn base_event(&self, r: &RecordView, sql: &str) -> QueryEvent {
         QueryEvent {
             file: self.file,
@@ -172,27 +217,7 @@ impl PgState {
             db: opt(r.db),
             app: opt(r.app),
             client: opt(r.client),
-            hint: r.hint,
             ..Default::default()
-        }
-    }
-
-    /// Handles one record in its session.
-    pub fn record(&mut self, r: &RecordView, sink: &mut dyn EventSink) {
-        let sev = r.severity.unwrap_or(Severity::Other);
-        let key = r.session;
-        let slot = match self.sessions.get_mut(key) {
-            Some(slot) => slot,
-            // Messages that cannot start or touch an execution need no session state.
-            None if sev == Severity::Other => return,
-            None => self.sessions.entry(key.to_string()).or_default(),
-        };
-        let mut s = std::mem::take(slot);
-        let closed = self.handle(r, sev, &mut s, sink);
-        if closed {
-            self.sessions.remove(key);
-        } else if let Some(slot) = self.sessions.get_mut(key) {
-            *slot = s;
         }
     }
 
@@ -353,6 +378,8 @@ impl PgState {
                 }
                 let mut ev = self.base_event(r, sql);
                 ev.duration_ms = Some(ms);
+                // The reader worked out the hint for exactly this text (parallel.rs).
+                ev.hint = r.hint;
                 self.start(ev, false, s, sink);
                 return;
             }
@@ -365,7 +392,8 @@ impl PgState {
             return;
         }
         if let Some(sql) = statement_text(msg) {
-            let ev = self.base_event(r, sql);
+            let mut ev = self.base_event(r, sql);
+            ev.hint = r.hint;
             self.start(ev, true, s, sink);
             return;
         }
@@ -415,21 +443,6 @@ impl PgState {
         self.flush_unless_untimed(s, sink);
         self.flush_orphan(s, sink);
         s.orphan_plan = Some(ev);
-    }
-
-    /// Emits everything still open (end of input).
-    pub fn finish(&mut self, sink: &mut dyn EventSink) {
-        let mut keys: Vec<String> = self.sessions.keys().cloned().collect();
-        keys.sort();
-        for k in keys {
-            if let Some(mut s) = self.sessions.remove(&k) {
-                if let Some(aw) = s.awaiting.take() {
-                    self.resolve(aw, None, &RecordView::default(), &mut s, sink);
-                }
-                self.flush(&mut s, sink);
-                self.flush_orphan(&mut s, sink);
-            }
-        }
     }
 }
 
