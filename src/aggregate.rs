@@ -38,7 +38,7 @@ impl Filters {
         {
             return false;
         }
-        fn pass(v: &Option<String>, inc: &[String], exc: &[String]) -> bool {
+        fn pass(v: &Option<crate::event::Name>, inc: &[String], exc: &[String]) -> bool {
             let v = v.as_deref();
             (inc.is_empty() || v.is_some_and(|v| inc.iter().any(|i| i == v)))
                 && !v.is_some_and(|v| exc.iter().any(|e| e == v))
@@ -57,13 +57,13 @@ pub struct SmallSet {
 }
 
 impl SmallSet {
-    fn add(&mut self, v: &Option<String>) {
+    fn add(&mut self, v: Option<&str>) {
         let Some(v) = v else { return };
         if self.values.iter().any(|x| x == v) {
             return;
         }
         if self.values.len() < SET_CAP {
-            self.values.push(v.clone());
+            self.values.push(v.to_string());
         } else {
             self.overflow = true;
         }
@@ -231,9 +231,9 @@ impl Group {
             self.first_seen = Some(self.first_seen.map_or(at, |f| f.min(at)));
             self.last_seen = Some(self.last_seen.map_or(at, |l| l.max(at)));
         }
-        self.dbs.add(&ev.db);
-        self.users.add(&ev.user);
-        self.apps.add(&ev.app);
+        self.dbs.add(ev.db.as_deref());
+        self.users.add(ev.user.as_deref());
+        self.apps.add(ev.app.as_deref());
     }
 
     /// Endpoint tags and `qperf:ignore` comments of one statement text (once per
@@ -244,11 +244,11 @@ impl Group {
             std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"qperf:ignore"));
         let b = sql.as_bytes();
         if memchr::memchr_iter(b'/', b).any(|i| b.get(i + 1) == Some(&b'*')) {
-            self.endpoints.add(&tags::endpoint(sql));
+            self.endpoints.add(tags::endpoint(sql).as_deref());
         }
         if IGNORE.find(b).is_some() {
             for r in tags::inline_ignores(sql) {
-                self.ignored_rules.add(&Some(r));
+                self.ignored_rules.add(Some(&r));
             }
         }
     }
@@ -447,8 +447,8 @@ impl Aggregator {
     pub fn summary(&mut self, s: Summary) {
         let ev = QueryEvent {
             sql: s.sql.to_string(),
-            db: s.db.clone(),
-            user: s.user.clone(),
+            db: s.db.as_deref().map(Into::into),
+            user: s.user.as_deref().map(Into::into),
             ..Default::default()
         };
         let t = &mut self.totals;
@@ -564,7 +564,7 @@ impl EventSink for Aggregator {
                 at: ev.at,
                 file: ev.file,
                 line: ev.line,
-                session: ev.session,
+                session: ev.session.as_deref().map(str::to_string),
                 sql,
                 params: ev.params,
             };

@@ -15,6 +15,10 @@ pub enum Dialect {
     Mysql,
 }
 
+/// A session id, user, database, application or client: few distinct values shared by
+/// many events, so readers hand out clones of one allocation.
+pub type Name = std::sync::Arc<str>;
+
 /// One executed statement as the log recorded it.
 #[derive(Clone, Debug, Default)]
 pub struct QueryEvent {
@@ -27,11 +31,11 @@ pub struct QueryEvent {
     pub sql: String,
     /// The `DETAIL:  parameters:` text (PostgreSQL extended protocol).
     pub params: Option<String>,
-    pub session: Option<String>,
-    pub user: Option<String>,
-    pub db: Option<String>,
-    pub app: Option<String>,
-    pub client: Option<String>,
+    pub session: Option<Name>,
+    pub user: Option<Name>,
+    pub db: Option<Name>,
+    pub app: Option<Name>,
+    pub client: Option<Name>,
     /// Rows returned (MySQL Rows_sent).
     pub rows: Option<u64>,
     /// Rows read (MySQL Rows_examined).

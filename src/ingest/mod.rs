@@ -189,31 +189,63 @@ fn looks_like_csvlog(line: &str) -> bool {
         .any(|s| line.contains(s))
 }
 
+/// Where lines come from: a stream, or a chunk already in memory (read in place).
+pub(crate) enum Lines<'a> {
+    Read(&'a mut dyn BufRead),
+    Slice(&'a [u8]),
+}
+
 /// Reads lines, strips the line ending and decodes lossily; calls `f` per line.
 fn for_each_line(
-    r: &mut dyn BufRead,
+    src: Lines,
     stats: &mut FileStats,
     mut f: impl FnMut(&str, u64, &mut FileStats),
 ) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(64 * 1024);
-    loop {
-        buf.clear();
-        let n = r.read_until(b'\n', &mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        while buf.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
-            buf.pop();
-        }
-        stats.lines += 1;
-        let no = stats.lines;
-        // Valid UTF-8 is the rule: the plain check is faster than the lossy iterator,
-        // which only the odd Latin-1 line needs.
-        let text = match std::str::from_utf8(&buf) {
+    // Valid UTF-8 is the rule: the plain check is faster than the lossy iterator,
+    // which only the odd Latin-1 line needs.
+    fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+        match std::str::from_utf8(b) {
             Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => String::from_utf8_lossy(&buf),
-        };
-        f(&text, no, stats);
+            Err(_) => String::from_utf8_lossy(b),
+        }
+    }
+    fn trim_eol(mut b: &[u8]) -> &[u8] {
+        while let [rest @ .., b'\n' | b'\r'] = b {
+            b = rest;
+        }
+        b
+    }
+    match src {
+        Lines::Read(r) => {
+            let mut buf = Vec::with_capacity(64 * 1024);
+            loop {
+                buf.clear();
+                if r.read_until(b'\n', &mut buf)? == 0 {
+                    return Ok(());
+                }
+                stats.lines += 1;
+                let no = stats.lines;
+                f(&text(trim_eol(&buf)), no, stats);
+            }
+        }
+        Lines::Slice(data) => {
+            // One check for the whole chunk; then every line is a slice of it.
+            let whole = std::str::from_utf8(data).ok();
+            let mut start = 0;
+            while start < data.len() {
+                let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i + 1);
+                let line = trim_eol(&data[start..end]);
+                stats.lines += 1;
+                let no = stats.lines;
+                match whole {
+                    // Line ends are ASCII, so these are character boundaries.
+                    Some(w) => f(&w[start..start + line.len()], no, stats),
+                    None => f(&text(line), no, stats),
+                }
+                start = end;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -232,7 +264,7 @@ pub fn read(
     match format {
         Format::MysqlSlow => {
             let mut p = mysql_slow::MysqlSlow::new(file);
-            for_each_line(reader, stats, |line, no, st| match p.line(line, no, sink) {
+            for_each_line(Lines::Read(reader), stats, |line, no, st| match p.line(line, no, sink) {
                 mysql_slow::Kind::Blank => {}
                 _ => st.recognized_lines += 1,
             })?;
@@ -243,7 +275,9 @@ pub fn read(
         }
         Format::Stderr => {
             let mut state = PgState::new(file);
-            read_stderr(reader, opts, stats, |rec| state.record(&rec.view(), sink))?;
+            read_stderr(Lines::Read(reader), opts, stats, |rec| {
+                state.record(&rec.view(), sink)
+            })?;
             state.finish(sink);
             stats.errors_unattributed = state.counters().errors_unattributed;
         }
@@ -252,7 +286,7 @@ pub fn read(
             let mut row = pg_csv::CsvRow::default();
             let mut fields = Vec::new();
             let mut rec = PgRecord::default();
-            for_each_line(reader, stats, |line, no, st| {
+            for_each_line(Lines::Read(reader), stats, |line, no, st| {
                 if !row.is_open() && line.trim().is_empty() {
                     return;
                 }
@@ -288,7 +322,7 @@ pub fn read(
             let mut cur = PgRecord::default();
             let mut next = PgRecord::default();
             let mut open = false;
-            for_each_line(reader, stats, |line, no, st| {
+            for_each_line(Lines::Read(reader), stats, |line, no, st| {
                 if line.trim().is_empty() {
                     return;
                 }
@@ -322,7 +356,7 @@ pub fn read(
 /// Groups stderr lines into records (a header line and its continuation lines) and
 /// hands each complete record to `done`.
 fn read_stderr(
-    reader: &mut dyn BufRead,
+    reader: Lines,
     opts: &ReadOptions,
     stats: &mut FileStats,
     mut done: impl FnMut(&mut PgRecord),

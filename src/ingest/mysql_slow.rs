@@ -109,7 +109,7 @@ impl MysqlSlow {
             }
             if let Some(db) = strip_prefix_ci(t, "use ") {
                 let db = db.trim_end_matches(';').trim().trim_matches('`');
-                self.ev.db = Some(db.to_string());
+                self.ev.db = Some(db.into());
                 self.use_line = Some(t.to_string());
                 return Kind::Header;
             }
@@ -180,8 +180,8 @@ impl MysqlSlow {
                 "Lock_time" => self.ev.lock_ms = val.parse::<f64>().ok().map(|s| s * 1000.0),
                 "Rows_sent" => self.ev.rows = val.parse().ok(),
                 "Rows_examined" => self.ev.rows_examined = val.parse().ok(),
-                "Thread_id" | "Id" => self.ev.session = Some(val.to_string()),
-                "Schema" => self.ev.db = Some(val.to_string()),
+                "Thread_id" | "Id" => self.ev.session = Some(val.into()),
+                "Schema" => self.ev.db = Some(val.into()),
                 _ => {}
             }
         }
@@ -198,7 +198,7 @@ impl MysqlSlow {
             user
         };
         if !user.is_empty() {
-            self.ev.user = Some(user.to_string());
+            self.ev.user = Some(user.into());
         }
         let (host_part, id_part) = match rest.find("Id:") {
             Some(i) => (&rest[..i], Some(&rest[i + 3..])),
@@ -212,10 +212,10 @@ impl MysqlSlow {
             .unwrap_or("");
         let client = if !host.is_empty() { host } else { ip };
         if !client.is_empty() {
-            self.ev.client = Some(client.to_string());
+            self.ev.client = Some(client.into());
         }
         if let Some(id) = id_part.and_then(|x| x.split_whitespace().next()) {
-            self.ev.session = Some(id.to_string());
+            self.ev.session = Some(id.into());
         }
     }
 

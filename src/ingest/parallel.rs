@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use rustc_hash::FxHashMap;
 
 use super::pg::{self, PgRecord, PgState, RecordView, Severity};
-use super::{FileStats, Format, ReadOptions, for_each_line, mysql_slow, pg_stderr, read_stderr};
+use super::{
+    FileStats, Format, Lines, ReadOptions, for_each_line, mysql_slow, pg_stderr, read_stderr,
+};
 use crate::aggregate::text_hash;
 use crate::event::{EventSink, QueryEvent};
 use crate::fingerprint::{Fingerprint, Normalizer};
@@ -179,7 +181,6 @@ fn parse_chunk(
     hinter: &mut Hinter,
 ) -> io::Result<Parsed> {
     let mut stats = FileStats::default();
-    let mut reader: &[u8] = data;
     let items = match format {
         Format::MysqlSlow => {
             let mut p = mysql_slow::MysqlSlow::new(file);
@@ -187,7 +188,7 @@ fn parse_chunk(
                 events: Vec::new(),
                 hinter,
             };
-            for_each_line(&mut reader, &mut stats, |line, no, st| {
+            for_each_line(Lines::Slice(data), &mut stats, |line, no, st| {
                 match p.line(line, no, &mut sink) {
                     mysql_slow::Kind::Blank => {}
                     _ => st.recognized_lines += 1,
@@ -206,7 +207,7 @@ fn parse_chunk(
                 text: String::with_capacity(data.len()),
                 records: Vec::new(),
             };
-            read_stderr(&mut reader, opts, &mut stats, |rec| {
+            read_stderr(Lines::Slice(data), opts, &mut stats, |rec| {
                 hinter.pg_record(rec);
                 chunk.push(rec);
             })?;

@@ -9,7 +9,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::event::{EventSink, QueryEvent, SideNote};
+use crate::event::{EventSink, Name, QueryEvent, SideNote};
 use crate::fingerprint::Normalizer;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,6 +122,32 @@ struct Session {
     /// An auto_explain plan that arrived before its statement's duration line.
     orphan_plan: Option<QueryEvent>,
     awaiting: Option<Awaiting>,
+    names: Names,
+}
+
+/// The session's last prefix values, handed to its events without a new allocation
+/// while they stay the same.
+#[derive(Default)]
+struct Names {
+    session: Option<Name>,
+    user: Option<Name>,
+    db: Option<Name>,
+    app: Option<Name>,
+    client: Option<Name>,
+}
+
+fn name(slot: &mut Option<Name>, s: &str) -> Option<Name> {
+    if s.is_empty() || s == "[unknown]" {
+        return None;
+    }
+    match slot {
+        Some(n) if **n == *s => Some(n.clone()),
+        _ => {
+            let n: Name = Name::from(s);
+            *slot = Some(n.clone());
+            Some(n)
+        }
+    }
 }
 
 enum Awaiting {
@@ -149,13 +175,6 @@ struct Cx {
     counters: PgCounters,
 }
 
-fn opt(s: &str) -> Option<String> {
-    if s.is_empty() || s == "[unknown]" {
-        None
-    } else {
-        Some(s.to_string())
-    }
-}
 
 impl PgState {
     pub fn new(file: usize) -> Self {
@@ -206,17 +225,17 @@ impl PgState {
 }
 
 impl Cx {
-    fn base_event(&self, r: &RecordView, sql: &str) -> QueryEvent {
+    fn base_event(&self, r: &RecordView, sql: &str, n: &mut Names) -> QueryEvent {
         QueryEvent {
             file: self.file,
             line: r.line,
             at: r.at,
             sql: sql.to_string(),
-            session: opt(r.session),
-            user: opt(r.user),
-            db: opt(r.db),
-            app: opt(r.app),
-            client: opt(r.client),
+            session: name(&mut n.session, r.session),
+            user: name(&mut n.user, r.user),
+            db: name(&mut n.db, r.db),
+            app: name(&mut n.app, r.app),
+            client: name(&mut n.client, r.client),
             ..Default::default()
         }
     }
@@ -278,7 +297,7 @@ impl Cx {
     ) {
         match (aw, sql) {
             (Awaiting::Error(message), Some(sql)) => {
-                sink.note(&self.base_event(r, sql), SideNote::Error { message })
+                sink.note(&self.base_event(r, sql, &mut s.names), SideNote::Error { message })
             }
             (Awaiting::Error(message), None) => {
                 if s.untimed
@@ -290,7 +309,7 @@ impl Cx {
                 self.counters.errors_unattributed += 1;
             }
             (Awaiting::Temp(bytes), Some(sql)) => {
-                sink.note(&self.base_event(r, sql), SideNote::TempFile { bytes })
+                sink.note(&self.base_event(r, sql, &mut s.names), SideNote::TempFile { bytes })
             }
             (Awaiting::Temp(bytes), None) => match &mut s.pending {
                 Some(p) => {
@@ -376,7 +395,7 @@ impl Cx {
                     s.untimed = false;
                     return;
                 }
-                let mut ev = self.base_event(r, sql);
+                let mut ev = self.base_event(r, sql, &mut s.names);
                 ev.duration_ms = Some(ms);
                 // The reader worked out the hint for exactly this text (parallel.rs).
                 ev.hint = r.hint;
@@ -392,7 +411,7 @@ impl Cx {
             return;
         }
         if let Some(sql) = statement_text(msg) {
-            let mut ev = self.base_event(r, sql);
+            let mut ev = self.base_event(r, sql, &mut s.names);
             ev.hint = r.hint;
             self.start(ev, true, s, sink);
             return;
@@ -403,7 +422,7 @@ impl Cx {
                 .and_then(|(_, n)| n.trim().parse::<u64>().ok())
                 .unwrap_or(0);
             match r.statement {
-                Some(st) => sink.note(&self.base_event(r, st), SideNote::TempFile { bytes }),
+                Some(st) => sink.note(&self.base_event(r, st, &mut s.names), SideNote::TempFile { bytes }),
                 None => s.awaiting = Some(Awaiting::Temp(bytes)),
             }
         }
@@ -437,7 +456,7 @@ impl Cx {
         }
         // The plan came first (simple protocol) or alone (auto_explain without
         // statement logging): keep it until the next statement decides.
-        let mut ev = self.base_event(r, query.as_deref().unwrap_or_default());
+        let mut ev = self.base_event(r, query.as_deref().unwrap_or_default(), &mut s.names);
         ev.duration_ms = Some(ms);
         ev.plan = Some(plan.to_string());
         self.flush_unless_untimed(s, sink);
@@ -448,9 +467,37 @@ impl Cx {
 
 /// `12.345 ms` → (12.345, rest after `ms`).
 pub fn parse_duration(s: &str) -> Option<(f64, &str)> {
-    let end = s.find(" ms")?;
-    let v: f64 = s[..end].trim().parse().ok()?;
+    // Runs for every logged statement: byte searches, no searcher set up per call.
+    let b = s.as_bytes();
+    let end = memchr::memchr_iter(b' ', b).find(|&i| b[i + 1..].starts_with(b"ms"))?;
+    let v = parse_decimal(s[..end].trim())?;
     Some((v, &s[end + 3..]))
+}
+
+/// A decimal number as `str::parse::<f64>` reads it. Up to 15 digits the value is an
+/// exact integer divided by an exact power of ten, which IEEE division rounds just as
+/// a correct parse does; anything else goes to the general parser.
+fn parse_decimal(t: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let mut m: u64 = 0;
+    let (mut digits, mut frac, mut dot) = (0usize, 0usize, false);
+    for &c in t.as_bytes() {
+        match c {
+            b'0'..=b'9' if digits < 15 => {
+                m = m * 10 + u64::from(c - b'0');
+                digits += 1;
+                frac += usize::from(dot);
+            }
+            b'.' if !dot => dot = true,
+            _ => return t.parse().ok(),
+        }
+    }
+    if digits == 0 {
+        return t.parse().ok();
+    }
+    Some(m as f64 / POW10[frac])
 }
 
 /// The SQL of `statement: …`, `execute <name>: …` and `fastpath function call: …`.
@@ -460,7 +507,8 @@ pub(crate) fn statement_text(s: &str) -> Option<&str> {
     }
     if let Some(rest) = s.strip_prefix("execute ") {
         // Statement names may themselves contain ':' (`py:0x7f…`), never ": ".
-        let i = rest.find(": ")?;
+        let b = rest.as_bytes();
+        let i = memchr::memchr_iter(b':', b).find(|&i| b.get(i + 1) == Some(&b' '))?;
         return Some(&rest[i + 2..]);
     }
     if s.starts_with("fastpath function call: ") {
@@ -497,8 +545,53 @@ pub fn plan_query_text(plan: &str) -> Option<String> {
 }
 
 fn looks_like_plan_node(line: &str) -> bool {
-    line.contains("  (cost=")
-        || line.contains(" (cost=")
-        || line.contains("(actual ")
-        || line.trim_start().starts_with("->")
+    let b = line.as_bytes();
+    memchr::memchr_iter(b'(', b).any(|i| {
+        (i > 0 && b[i - 1] == b' ' && b[i + 1..].starts_with(b"cost="))
+            || b[i + 1..].starts_with(b"actual ")
+    }) || line.trim_start().starts_with("->")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_the_general_parser_reads_them() {
+        for t in [
+            "0.740", "12.345", "0", "1.", ".5", "123456.789", "99999999999.9999", "1234567890.123456789",
+            "1e3", "-1.5", "0.0001", "7.000",
+        ] {
+            assert_eq!(
+                parse_decimal(t).map(f64::to_bits),
+                t.parse::<f64>().ok().map(f64::to_bits),
+                "{t}"
+            );
+        }
+        // Every digit count and dot position up to the fast path's limit and past it.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let digits = (x >> 60) as usize + 1;
+            let n = (x >> 8) % 10u64.pow(digits.min(19) as u32);
+            let mut t = format!("{n:0digits$}");
+            let dot = (x >> 40) as usize % (digits + 1);
+            t.insert(dot, '.');
+            assert_eq!(
+                parse_decimal(&t).map(f64::to_bits),
+                t.parse::<f64>().ok().map(f64::to_bits),
+                "{t}"
+            );
+        }
+        assert_eq!(parse_decimal("x"), None);
+        assert_eq!(parse_duration("12.5 ms  statement: SELECT 1"), Some((12.5, "  statement: SELECT 1")));
+        assert_eq!(parse_duration("12.5 s"), None);
+    }
+
+    #[test]
+    fn statement_names_may_contain_colons() {
+        assert_eq!(statement_text("execute py:0x7f: SELECT 1"), Some("SELECT 1"));
+        assert_eq!(statement_text("execute <unnamed>: SELECT $1"), Some("SELECT $1"));
+        assert_eq!(statement_text("execute S_1"), None);
+    }
 }
