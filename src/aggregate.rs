@@ -104,36 +104,60 @@ fn bump(v: &mut Vec<(String, u64)>, key: &str) {
     }
 }
 
-impl PlanStats {
-    fn add(&mut self, p: &crate::plan::Plan) {
-        self.samples += 1;
-        let mut seq: Vec<&str> = Vec::new();
-        let mut idx: Vec<&str> = Vec::new();
-        let mut spill: f64 = 0.0;
+/// What the aggregate keeps of one logged plan. Reader threads work it out beside the
+/// text, so the thread that aggregates does not parse plans.
+#[derive(Clone, Debug, Default)]
+pub struct PlanFacts {
+    pub parsed: bool,
+    /// Relations read by a filtered sequential scan, and indexes used (each once).
+    seq_scans: Vec<String>,
+    indexes: Vec<String>,
+    spill_kb: f64,
+}
+
+impl PlanFacts {
+    pub fn of(plan: &str) -> PlanFacts {
+        let Some(p) = crate::plan::parse(plan) else {
+            return PlanFacts::default();
+        };
+        let mut f = PlanFacts {
+            parsed: true,
+            ..Default::default()
+        };
         p.root.walk(&mut |n, _| {
             if n.is_seq_scan()
                 && n.filter.is_some()
                 && let Some(r) = n.relation.as_deref()
-                && !seq.contains(&r)
+                && !f.seq_scans.iter().any(|x| x == r)
             {
-                seq.push(r);
+                f.seq_scans.push(r.to_string());
             }
             if let Some(i) = n.index.as_deref()
-                && !idx.contains(&i)
+                && !f.indexes.iter().any(|x| x == i)
             {
-                idx.push(i);
+                f.indexes.push(i.to_string());
             }
-            spill = spill.max(crate::plan::spill_kb(n));
+            f.spill_kb = f.spill_kb.max(crate::plan::spill_kb(n));
         });
-        for r in seq {
+        f
+    }
+}
+
+impl PlanStats {
+    fn add(&mut self, f: &PlanFacts) {
+        if !f.parsed {
+            return;
+        }
+        self.samples += 1;
+        for r in &f.seq_scans {
             bump(&mut self.seq_scans, r);
         }
-        for i in idx {
+        for i in &f.indexes {
             bump(&mut self.indexes, i);
         }
-        if spill > 0.0 {
+        if f.spill_kb > 0.0 {
             self.spill_samples += 1;
-            self.max_spill_kb = self.max_spill_kb.max(spill);
+            self.max_spill_kb = self.max_spill_kb.max(f.spill_kb);
         }
     }
 
@@ -529,8 +553,9 @@ impl EventSink for Aggregator {
         g.temp_bytes += ev.temp_bytes.unwrap_or(0);
         if let Some(plan) = &ev.plan {
             g.plans += 1;
-            if let Some(p) = crate::plan::parse(plan) {
-                g.plan_stats.add(&p);
+            match &ev.plan_facts {
+                Some(f) => g.plan_stats.add(f),
+                None => g.plan_stats.add(&PlanFacts::of(plan)),
             }
             // Plain EXPLAIN (no timing) still gives a plan worth keeping.
             let d = ev.duration_ms.unwrap_or(0.0);

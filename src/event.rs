@@ -48,8 +48,13 @@ pub struct QueryEvent {
     pub plan: Option<String>,
     /// The fingerprint of `sql` worked out by a reader thread, with the hash of the text
     /// it was computed for: the aggregator uses it only when that hash is `sql`'s.
-    pub hint: Option<(u64, Fingerprint)>,
+    pub hint: Option<Hint>,
+    /// What the aggregate keeps of `plan`, when a reader thread read it already.
+    pub plan_facts: Option<std::sync::Arc<crate::aggregate::PlanFacts>>,
 }
+
+/// A statement text's hash and fingerprint, worked out by a reader thread.
+pub type Hint = (u64, Fingerprint);
 
 /// Something the log says about a statement besides its execution.
 #[derive(Clone, Debug)]

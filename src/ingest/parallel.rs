@@ -20,8 +20,8 @@ use super::pg::{self, PgRecord, PgState, RecordView, Severity};
 use super::{
     FileStats, Format, Lines, ReadOptions, for_each_line, mysql_slow, pg_stderr, read_stderr,
 };
-use crate::aggregate::text_hash;
-use crate::event::{EventSink, QueryEvent};
+use crate::aggregate::{PlanFacts, text_hash};
+use crate::event::{EventSink, Hint, QueryEvent};
 use crate::fingerprint::{Fingerprint, Normalizer};
 
 /// Target chunk size: large enough that per-chunk overhead vanishes, small enough that
@@ -48,12 +48,19 @@ struct Flat {
     line: u64,
     at: Option<i64>,
     severity: Option<Severity>,
-    hint: Option<(u64, Fingerprint)>,
+    hint: Option<Hint>,
+    plan: Option<Box<FlatPlan>>,
     ends: [u32; 6],
 }
 
+/// An auto_explain record's plan, read on the worker.
+struct FlatPlan {
+    facts: Arc<PlanFacts>,
+    hint: Option<Hint>,
+}
+
 impl PgChunk {
-    fn push(&mut self, r: &PgRecord) {
+    fn push(&mut self, r: &PgRecord, plan: Option<Box<FlatPlan>>) {
         let mut ends = [0u32; 6];
         for (i, f) in [&r.session, &r.user, &r.db, &r.app, &r.client, &r.message]
             .into_iter()
@@ -67,6 +74,7 @@ impl PgChunk {
             at: r.at,
             severity: r.severity,
             hint: r.hint,
+            plan,
             ends,
         });
     }
@@ -92,6 +100,8 @@ impl PgChunk {
                 detail: None,
                 statement: None,
                 hint: f.hint,
+                plan_facts: f.plan.as_ref().map(|p| &p.facts),
+                plan_hint: f.plan.as_ref().and_then(|p| p.hint),
             }
         })
     }
@@ -142,20 +152,31 @@ impl Hinter {
         (h, fp)
     }
 
-    /// The statement a PostgreSQL record will become an event for, as [`PgState`] reads it.
-    fn pg_record(&mut self, r: &mut PgRecord) {
+    /// The statement a PostgreSQL record will become an event for, as [`PgState`] reads
+    /// it, and an auto_explain plan's facts.
+    fn pg_record(&mut self, r: &mut PgRecord) -> Option<Box<FlatPlan>> {
         if r.severity != Some(Severity::Log) {
-            return;
+            return None;
         }
         let msg = r.message.as_str();
         let sql = match msg.strip_prefix("duration: ") {
-            Some(rest) => pg::parse_duration(rest)
-                .and_then(|(_, after)| pg::statement_text(after.trim_start_matches([' ', '\t']))),
+            Some(rest) => {
+                let after = pg::parse_duration(rest)?.1.trim_start_matches([' ', '\t']);
+                if let Some(plan) = after.strip_prefix("plan:") {
+                    let plan = plan.trim_start_matches([' ', '\n', '\r']);
+                    return Some(Box::new(FlatPlan {
+                        facts: Arc::new(PlanFacts::of(plan)),
+                        hint: pg::plan_query_text(plan).map(|q| self.hint(&q)),
+                    }));
+                }
+                pg::statement_text(after)
+            }
             None => pg::statement_text(msg),
         };
         if let Some(sql) = sql {
             r.hint = Some(self.hint(sql));
         }
+        None
     }
 }
 
@@ -208,8 +229,8 @@ fn parse_chunk(
                 records: Vec::new(),
             };
             read_stderr(Lines::Slice(data), opts, &mut stats, |rec| {
-                hinter.pg_record(rec);
-                chunk.push(rec);
+                let plan = hinter.pg_record(rec);
+                chunk.push(rec, plan);
             })?;
             Items::Pg(chunk)
         }

@@ -9,7 +9,10 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::event::{EventSink, Name, QueryEvent, SideNote};
+use std::sync::Arc;
+
+use crate::aggregate::PlanFacts;
+use crate::event::{EventSink, Hint, Name, QueryEvent, SideNote};
 use crate::fingerprint::Normalizer;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +61,7 @@ pub struct PgRecord {
     pub detail: Option<String>,
     pub statement: Option<String>,
     /// See [`QueryEvent::hint`]: the fingerprint of the statement in `message`.
-    pub hint: Option<(u64, crate::fingerprint::Fingerprint)>,
+    pub hint: Option<Hint>,
 }
 
 /// A record borrowed from wherever its text lives: a [`PgRecord`], or a chunk's
@@ -76,7 +79,11 @@ pub struct RecordView<'a> {
     pub message: &'a str,
     pub detail: Option<&'a str>,
     pub statement: Option<&'a str>,
-    pub hint: Option<(u64, crate::fingerprint::Fingerprint)>,
+    pub hint: Option<Hint>,
+    /// For an auto_explain record, read by a reader thread: the plan's facts and the
+    /// hint of its `Query Text`.
+    pub plan_facts: Option<&'a Arc<PlanFacts>>,
+    pub plan_hint: Option<Hint>,
 }
 
 impl PgRecord {
@@ -94,6 +101,8 @@ impl PgRecord {
             detail: self.detail.as_deref(),
             statement: self.statement.as_deref(),
             hint: self.hint,
+            plan_facts: None,
+            plan_hint: None,
         }
     }
 
@@ -340,8 +349,13 @@ impl Cx {
         }
     }
 
-    fn same_statement(&mut self, a: &str, b: &str) -> bool {
-        a.trim() == b.trim() || self.norm.fingerprint(a, false) == self.norm.fingerprint(b, false)
+    /// Whether two texts are one statement; a reader thread may have fingerprinted them.
+    fn same_statement(&mut self, a: &str, ha: Option<Hint>, b: &str, hb: Option<Hint>) -> bool {
+        if a.trim() == b.trim() {
+            return true;
+        }
+        let mut fp = |t: &str, h: Option<Hint>| h.map_or_else(|| self.norm.fingerprint(t, false), |h| h.1);
+        fp(a, ha) == fp(b, hb)
     }
 
     /// Starts a new execution, taking an earlier orphan plan of the same statement along.
@@ -354,8 +368,9 @@ impl Cx {
     ) {
         self.flush(s, sink);
         if let Some(orphan) = s.orphan_plan.take() {
-            if !untimed && self.same_statement(&orphan.sql, &ev.sql) {
+            if !untimed && self.same_statement(&orphan.sql, orphan.hint, &ev.sql, ev.hint) {
                 ev.plan = orphan.plan;
+                ev.plan_facts = orphan.plan_facts;
             } else {
                 sink.event(orphan);
             }
@@ -439,10 +454,11 @@ impl Cx {
         let plan = plan.trim_start_matches([' ', '\n', '\r']);
         let query = plan_query_text(plan);
         if let (Some(p), Some(q)) = (&s.pending, query.as_deref()) {
-            let matches = p.plan.is_none() && self.same_statement(&p.sql, q);
+            let matches = p.plan.is_none() && self.same_statement(&p.sql, p.hint, q, r.plan_hint);
             if matches {
                 if let Some(p) = &mut s.pending {
                     p.plan = Some(plan.to_string());
+                    p.plan_facts = r.plan_facts.cloned();
                 }
                 return;
             }
@@ -451,6 +467,7 @@ impl Cx {
                 && p.plan.is_none()
             {
                 p.plan = Some(plan.to_string());
+                p.plan_facts = r.plan_facts.cloned();
             }
             return;
         }
@@ -459,6 +476,9 @@ impl Cx {
         let mut ev = self.base_event(r, query.as_deref().unwrap_or_default(), &mut s.names);
         ev.duration_ms = Some(ms);
         ev.plan = Some(plan.to_string());
+        ev.plan_facts = r.plan_facts.cloned();
+        // Worked out for exactly this text, the plan's query (parallel.rs).
+        ev.hint = r.plan_hint;
         self.flush_unless_untimed(s, sink);
         self.flush_orphan(s, sink);
         s.orphan_plan = Some(ev);
