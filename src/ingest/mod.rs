@@ -233,7 +233,8 @@ fn for_each_line(
             let whole = std::str::from_utf8(data).ok();
             let mut start = 0;
             while start < data.len() {
-                let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i + 1);
+                let end =
+                    memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i + 1);
                 let line = trim_eol(&data[start..end]);
                 stats.lines += 1;
                 let no = stats.lines;
@@ -264,9 +265,11 @@ pub fn read(
     match format {
         Format::MysqlSlow => {
             let mut p = mysql_slow::MysqlSlow::new(file);
-            for_each_line(Lines::Read(reader), stats, |line, no, st| match p.line(line, no, sink) {
-                mysql_slow::Kind::Blank => {}
-                _ => st.recognized_lines += 1,
+            for_each_line(Lines::Read(reader), stats, |line, no, st| {
+                match p.line(line, no, sink) {
+                    mysql_slow::Kind::Blank => {}
+                    _ => st.recognized_lines += 1,
+                }
             })?;
             p.finish(sink);
             for (line, why) in std::mem::take(&mut p.invalid) {

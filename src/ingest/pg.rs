@@ -184,7 +184,6 @@ struct Cx {
     counters: PgCounters,
 }
 
-
 impl PgState {
     pub fn new(file: usize) -> Self {
         PgState {
@@ -305,9 +304,10 @@ impl Cx {
         sink: &mut dyn EventSink,
     ) {
         match (aw, sql) {
-            (Awaiting::Error(message), Some(sql)) => {
-                sink.note(&self.base_event(r, sql, &mut s.names), SideNote::Error { message })
-            }
+            (Awaiting::Error(message), Some(sql)) => sink.note(
+                &self.base_event(r, sql, &mut s.names),
+                SideNote::Error { message },
+            ),
             (Awaiting::Error(message), None) => {
                 if s.untimed
                     && let Some(p) = &s.pending
@@ -317,9 +317,10 @@ impl Cx {
                 }
                 self.counters.errors_unattributed += 1;
             }
-            (Awaiting::Temp(bytes), Some(sql)) => {
-                sink.note(&self.base_event(r, sql, &mut s.names), SideNote::TempFile { bytes })
-            }
+            (Awaiting::Temp(bytes), Some(sql)) => sink.note(
+                &self.base_event(r, sql, &mut s.names),
+                SideNote::TempFile { bytes },
+            ),
             (Awaiting::Temp(bytes), None) => match &mut s.pending {
                 Some(p) => {
                     *p.temp_bytes.get_or_insert(0) += bytes;
@@ -354,7 +355,8 @@ impl Cx {
         if a.trim() == b.trim() {
             return true;
         }
-        let mut fp = |t: &str, h: Option<Hint>| h.map_or_else(|| self.norm.fingerprint(t, false), |h| h.1);
+        let mut fp =
+            |t: &str, h: Option<Hint>| h.map_or_else(|| self.norm.fingerprint(t, false), |h| h.1);
         fp(a, ha) == fp(b, hb)
     }
 
@@ -437,7 +439,10 @@ impl Cx {
                 .and_then(|(_, n)| n.trim().parse::<u64>().ok())
                 .unwrap_or(0);
             match r.statement {
-                Some(st) => sink.note(&self.base_event(r, st, &mut s.names), SideNote::TempFile { bytes }),
+                Some(st) => sink.note(
+                    &self.base_event(r, st, &mut s.names),
+                    SideNote::TempFile { bytes },
+                ),
                 None => s.awaiting = Some(Awaiting::Temp(bytes)),
             }
         }
@@ -579,8 +584,18 @@ mod tests {
     #[test]
     fn durations_read_as_the_general_parser_reads_them() {
         for t in [
-            "0.740", "12.345", "0", "1.", ".5", "123456.789", "99999999999.9999", "1234567890.123456789",
-            "1e3", "-1.5", "0.0001", "7.000",
+            "0.740",
+            "12.345",
+            "0",
+            "1.",
+            ".5",
+            "123456.789",
+            "99999999999.9999",
+            "1234567890.123456789",
+            "1e3",
+            "-1.5",
+            "0.0001",
+            "7.000",
         ] {
             assert_eq!(
                 parse_decimal(t).map(f64::to_bits),
@@ -591,7 +606,9 @@ mod tests {
         // Every digit count and dot position up to the fast path's limit and past it.
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..20_000 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let digits = (x >> 60) as usize + 1;
             let n = (x >> 8) % 10u64.pow(digits.min(19) as u32);
             let mut t = format!("{n:0digits$}");
@@ -604,14 +621,23 @@ mod tests {
             );
         }
         assert_eq!(parse_decimal("x"), None);
-        assert_eq!(parse_duration("12.5 ms  statement: SELECT 1"), Some((12.5, "  statement: SELECT 1")));
+        assert_eq!(
+            parse_duration("12.5 ms  statement: SELECT 1"),
+            Some((12.5, "  statement: SELECT 1"))
+        );
         assert_eq!(parse_duration("12.5 s"), None);
     }
 
     #[test]
     fn statement_names_may_contain_colons() {
-        assert_eq!(statement_text("execute py:0x7f: SELECT 1"), Some("SELECT 1"));
-        assert_eq!(statement_text("execute <unnamed>: SELECT $1"), Some("SELECT $1"));
+        assert_eq!(
+            statement_text("execute py:0x7f: SELECT 1"),
+            Some("SELECT 1")
+        );
+        assert_eq!(
+            statement_text("execute <unnamed>: SELECT $1"),
+            Some("SELECT $1")
+        );
         assert_eq!(statement_text("execute S_1"), None);
     }
 }

@@ -150,22 +150,36 @@ pub struct Context<'a> {
 /// each distinct statement is parsed (a live catalog lookup needs the tables before the
 /// context exists).
 pub fn analyze_groups(agg: &Aggregator) -> Vec<Analyzed<'_>> {
-    agg.sorted_groups()
-        .into_iter()
-        .map(|g| {
-            let (shape, parse_error) = match Shape::parse(&g.example_sql, g.dialect) {
-                Ok(s) => (Some(s), None),
-                Err(e) => (None, Some(e)),
-            };
-            let plan = g.slowest_plan.as_ref().and_then(|(_, p)| plan::parse(p));
-            Analyzed {
-                g,
-                shape,
-                parse_error,
-                plan,
-            }
-        })
-        .collect()
+    fn one(g: &Group) -> Analyzed<'_> {
+        let (shape, parse_error) = match Shape::parse(&g.example_sql, g.dialect) {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e)),
+        };
+        let plan = g.slowest_plan.as_ref().and_then(|(_, p)| plan::parse(p));
+        Analyzed {
+            g,
+            shape,
+            parse_error,
+            plan,
+        }
+    }
+    let groups = agg.sorted_groups();
+    // Statements parse independently: split them over the cores, keep their order.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || groups.len() < 64 {
+        return groups.into_iter().map(one).collect();
+    }
+    let per = groups.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = groups
+            .chunks(per)
+            .map(|part| scope.spawn(move || part.iter().map(|g| one(g)).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// The tables the statements read or write, sorted, once each.
