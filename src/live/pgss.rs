@@ -35,10 +35,13 @@ pub async fn read(client: &Client, target: &Target, agg: &mut Aggregator) -> Res
     };
     let rows = match client.query(&sql("_exec_time"), &[]).await {
         Ok(r) => r,
-        Err(_) => client
+        // Before 13 the columns have the old names; any other error is the one to report
+        // (e.g. the library is not in shared_preload_libraries).
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_COLUMN) => client
             .query(&sql("_time"), &[])
             .await
             .map_err(|e| target.err("reading pg_stat_statements failed", e))?,
+        Err(e) => return Err(target.err("reading pg_stat_statements failed", e)),
     };
     let mut n = 0;
     for r in rows {

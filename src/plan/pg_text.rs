@@ -5,20 +5,106 @@
 //! first node has no arrow); property lines (`Filter: …`) belong to the node above them;
 //! `InitPlan 1`, `SubPlan 2` and `CTE name` lines label the subtree that follows.
 
-use std::sync::OnceLock;
+use super::{Plan, PlanNode, Trigger, close_to, nz};
 
-use regex::Regex;
+/// A node line: `name  (cost=sc..tc rows=pr width=w) (actual time=as..at rows=ar
+/// loops=lp)` or `(never executed)`, each part optional. Read by hand: this runs for
+/// every line of every logged plan, where a capturing regex cost more than the rest of
+/// the plan reading together. `tests::header_matches_the_pattern` holds it to the
+/// pattern it replaced.
+#[derive(Debug, Default, PartialEq)]
+struct Header<'a> {
+    name: &'a str,
+    cost: [Option<f64>; 4],
+    actual: [Option<f64>; 4],
+    never: bool,
+}
 
-use super::{Plan, PlanNode, Trigger, close_to, nz, set_actuals};
+/// `[\d.]+` → its value (None when it is not a number, like `1.2.3`).
+fn num(t: &str, int_only: bool) -> Option<Option<f64>> {
+    let ok = !t.is_empty()
+        && t.bytes()
+            .all(|c| c.is_ascii_digit() || (!int_only && c == b'.'));
+    ok.then(|| t.parse::<f64>().ok())
+}
 
-fn header_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"^(?P<name>.+?)(?:\s+\(cost=(?P<sc>[\d.]+)\.\.(?P<tc>[\d.]+) rows=(?P<pr>[\d.]+) width=(?P<w>\d+)\))?(?:\s+\((?:actual (?:time=(?P<as>[\d.]+)\.\.(?P<at>[\d.]+) )?rows=(?P<ar>[\d.]+) loops=(?P<lp>\d+)|(?P<never>never executed))\))?\s*$",
-        )
-        .expect("static regex")
+/// `a..b`: the split the greedy pattern makes (at the last `..`).
+fn range(t: &str) -> Option<(Option<f64>, Option<f64>)> {
+    let i = t.rfind("..")?;
+    Some((num(&t[..i], false)?, num(&t[i + 2..], false)?))
+}
+
+/// `key=value` at the start of `t`, up to the next space; returns the value and the rest.
+fn field<'a>(t: &'a str, key: &str) -> Option<(&'a str, &'a str)> {
+    let t = t.strip_prefix(key)?.strip_prefix('=')?;
+    Some(match t.find(' ') {
+        Some(i) => (&t[..i], &t[i + 1..]),
+        None => (t, ""),
     })
+}
+
+fn cost_part(t: &str) -> Option<[Option<f64>; 4]> {
+    let (r, rest) = field(t, "cost")?;
+    let (sc, tc) = range(r)?;
+    let (pr, rest) = field(rest, "rows")?;
+    let (w, rest) = field(rest, "width")?;
+    if !rest.is_empty() {
+        return None;
+    }
+    Some([sc, tc, num(pr, false)?, num(w, true)?])
+}
+
+fn actual_part(t: &str) -> Option<[Option<f64>; 4]> {
+    let mut t = t.strip_prefix("actual ")?;
+    let (mut st, mut at) = (None, None);
+    if let Some((r, rest)) = field(t, "time") {
+        (st, at) = range(r)?;
+        t = rest;
+    }
+    let (ar, rest) = field(t, "rows")?;
+    let (lp, rest) = field(rest, "loops")?;
+    if !rest.is_empty() {
+        return None;
+    }
+    Some([st, at, num(ar, false)?, num(lp, true)?])
+}
+
+/// The trailing `(…)` of `s` after whitespace: (what is before it, trimmed; inside).
+fn last_group(s: &str) -> Option<(&str, &str)> {
+    let body = s.strip_suffix(')')?;
+    let open = body.rfind('(')?;
+    let before = &body[..open];
+    let mut name = before.trim_end();
+    if name.is_empty() {
+        // Only whitespace before: the pattern's name takes one character of it.
+        name = &before[..before.chars().next()?.len_utf8()];
+    }
+    (before.len() > name.len()).then(|| (name, &body[open + 1..]))
+}
+
+fn parse_header(body: &str) -> Option<Header<'_>> {
+    let mut s = body.trim_end();
+    let mut h = Header::default();
+    if let Some((rest, inner)) = last_group(s) {
+        if inner == "never executed" {
+            h.never = true;
+            s = rest;
+        } else if let Some(a) = actual_part(inner) {
+            h.actual = a;
+            s = rest;
+        }
+    }
+    if let Some((rest, inner)) = last_group(s)
+        && let Some(c) = cost_part(inner)
+    {
+        h.cost = c;
+        s = rest;
+    }
+    if s.is_empty() || s.contains('\n') {
+        return None;
+    }
+    h.name = s;
+    Some(h)
 }
 
 /// Node names PostgreSQL prints, to tell a cost-less (`COSTS OFF`) node line from a
@@ -450,15 +536,15 @@ pub fn parse(text: &str) -> Option<Plan> {
             || body.contains("(actual ")
             || body.contains("(never executed)")
             || (looks_like_node(body) && (stack.is_empty() || !body.contains(':')));
-        if node_like && let Some(c) = header_re().captures(body) {
+        if node_like && let Some(h) = parse_header(body) {
             let mut n = PlanNode::default();
-            classify(&c["name"], &mut n);
-            let f = |k: &str| c.name(k).and_then(|m| m.as_str().parse::<f64>().ok());
-            n.startup_cost = f("sc");
-            n.total_cost = f("tc");
-            n.plan_rows = f("pr");
-            n.plan_width = f("w");
-            set_actuals(&mut n, &c);
+            classify(h.name, &mut n);
+            [n.startup_cost, n.total_cost, n.plan_rows, n.plan_width] = h.cost;
+            [n.actual_startup_ms, n.actual_ms, n.actual_rows, n.loops] = h.actual;
+            if h.never {
+                n.never_executed = true;
+                n.loops = Some(0.0);
+            }
             n.subplan_name = label.take();
             if root.is_some() && stack.is_empty() {
                 // A second top-level tree: keep the first.
@@ -490,6 +576,73 @@ pub fn parse(text: &str) -> Option<Plan> {
 #[cfg(test)]
 mod tests {
     use super::super::parse as parse_any;
+    use super::{Header, parse_header};
+
+    /// The pattern the hand-written reader replaced: the specification it is held to.
+    fn by_pattern(body: &str) -> Option<Header<'_>> {
+        let re = regex::Regex::new(
+            r"^(?P<name>.+?)(?:\s+\(cost=(?P<sc>[\d.]+)\.\.(?P<tc>[\d.]+) rows=(?P<pr>[\d.]+) width=(?P<w>\d+)\))?(?:\s+\((?:actual (?:time=(?P<as>[\d.]+)\.\.(?P<at>[\d.]+) )?rows=(?P<ar>[\d.]+) loops=(?P<lp>\d+)|(?P<never>never executed))\))?\s*$",
+        )
+        .unwrap();
+        let c = re.captures(body)?;
+        let f = |k: &str| c.name(k).and_then(|m| m.as_str().parse::<f64>().ok());
+        Some(Header {
+            name: c.name("name")?.as_str(),
+            cost: [f("sc"), f("tc"), f("pr"), f("w")],
+            actual: [f("as"), f("at"), f("ar"), f("lp")],
+            never: c.name("never").is_some(),
+        })
+    }
+
+    #[test]
+    fn header_matches_the_pattern() {
+        let mut lines: Vec<String> = Vec::new();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/explain/pg15");
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "txt") {
+                for l in std::fs::read_to_string(&p).unwrap().lines() {
+                    lines.push(
+                        l.trim_start()
+                            .trim_start_matches("->")
+                            .trim_start()
+                            .to_string(),
+                    );
+                }
+            }
+        }
+        lines.extend(
+            [
+                "Seq Scan on t",
+                "Seq Scan on t  (cost=0.00..1.50 rows=50 width=4)",
+                "Seq Scan on t  (cost=0.00..1.50 rows=50 width=4) (actual time=0.010..0.020 rows=50 loops=1)",
+                "Seq Scan on t  (cost=0.00..1.50 rows=50 width=4) (never executed)",
+                "Seq Scan on t (actual rows=50 loops=1)",
+                "Seq Scan on t  (actual time=0.010..0.020 rows=50 loops=1)   ",
+                "Seq Scan on t  (cost=1...2 rows=3 width=4)",
+                "Seq Scan on t  (cost=1.2.3..4 rows=3 width=4)",
+                "Seq Scan on t  (cost=1..2 rows=3 width=4.5)",
+                "Seq Scan on t  (cost=1..2 rows=3 width=4) (garbage)",
+                "Seq Scan on t  (cost=1..2 rows=3 width=4)(actual rows=1 loops=1)",
+                "Seq Scan on t  (cost=1..2 rows=3  width=4)",
+                "Seq Scan on t  (actual time=1..2 rows=3 loops=1) (cost=1..2 rows=3 width=4)",
+                "Seq Scan on t  (actual time=x..2 rows=3 loops=1)",
+                "Seq Scan on t\t(cost=1..2 rows=3 width=4)",
+                "Function Scan on f(x)  (cost=1..2 rows=3 width=4)",
+                "(cost=1..2 rows=3 width=4)",
+                "x (cost=1..2 rows=3 width=4)",
+                "  (cost=1..2 rows=3 width=4)",
+                "Result  (never executed)",
+                "Result  (never  executed)",
+                "Limit  (cost=..1 rows=1 width=1)",
+                "",
+            ]
+            .map(String::from),
+        );
+        for l in &lines {
+            assert_eq!(parse_header(l), by_pattern(l), "{l:?}");
+        }
+    }
 
     #[test]
     fn auto_explain_entry() {
