@@ -113,7 +113,10 @@ fn seed_shop_small(db: &TestDb) {
     let ddl: String = dump
         .lines()
         // psql meta-commands, and owners: the dump's role need not exist here.
-        .filter(|l| !l.starts_with('\\') && !(l.starts_with("ALTER ") && l.contains(" OWNER TO ")))
+        .filter(|l| {
+            let owner = l.starts_with("ALTER ") && l.contains(" OWNER TO ");
+            !(l.starts_with('\\') || owner)
+        })
         .collect::<Vec<_>>()
         .join("\n");
     db.exec(&ddl);
