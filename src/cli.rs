@@ -127,6 +127,12 @@ pub struct AnalyzeArgs {
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 
+    /// Bytes of log per chunk handed to a parsing thread. Tests set it small to put
+    /// thousands of chunk borders inside entries and N+1 loops.
+    #[arg(long, hide = true, default_value_t = crate::ingest::parallel::CHUNK as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_bytes: u64,
+
     /// DDL of the database (`pg_dump --schema-only`, or CREATE TABLE / CREATE INDEX
     /// statements): existing indexes, columns and foreign keys sharpen the advice.
     ///

@@ -381,6 +381,7 @@ pub(crate) fn run_analysis(
             .jobs
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        chunk: usize::try_from(args.chunk_bytes).unwrap_or(usize::MAX),
     };
     let paths = if args.pg_stat_statements && args.files.is_empty() {
         Vec::new()

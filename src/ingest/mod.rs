@@ -93,6 +93,8 @@ pub struct ReadOptions {
     pub year: i64,
     /// Worker threads for the formats [`parallel`] can split; 1 reads on the calling thread.
     pub jobs: usize,
+    /// Bytes per chunk for [`parallel`].
+    pub chunk: usize,
 }
 
 /// Counts bytes read from the underlying file (for progress and the summary).
@@ -260,7 +262,7 @@ pub fn read(
     stats: &mut FileStats,
 ) -> io::Result<()> {
     if opts.jobs > 1 && parallel::supports(format) {
-        return parallel::read(file, reader, format, opts, sink, stats, opts.jobs);
+        return parallel::read(file, reader, format, opts, sink, stats);
     }
     match format {
         Format::MysqlSlow => {

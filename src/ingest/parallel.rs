@@ -339,7 +339,7 @@ fn split(
     }
 }
 
-/// Reads one file of a [`supports`]ed format with `jobs` worker threads.
+/// Reads one file of a [`supports`]ed format with `opts.jobs` worker threads.
 pub fn read(
     file: usize,
     reader: &mut (dyn BufRead + Send),
@@ -347,23 +347,8 @@ pub fn read(
     opts: &ReadOptions,
     sink: &mut dyn EventSink,
     stats: &mut FileStats,
-    jobs: usize,
 ) -> io::Result<()> {
-    read_chunked(file, reader, format, opts, sink, stats, jobs, CHUNK)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn read_chunked(
-    file: usize,
-    reader: &mut (dyn BufRead + Send),
-    format: Format,
-    opts: &ReadOptions,
-    sink: &mut dyn EventSink,
-    stats: &mut FileStats,
-    jobs: usize,
-    chunk: usize,
-) -> io::Result<()> {
-    let jobs = jobs.max(1);
+    let (jobs, chunk) = (opts.jobs.max(1), opts.chunk.max(1));
     let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<u8>)>(jobs);
     let chunk_rx = Arc::new(Mutex::new(chunk_rx));
     let (done_tx, done_rx) = sync_channel::<(u64, io::Result<Parsed>)>(jobs);

@@ -173,12 +173,15 @@ fn parse_prefix_auto(p: &str, rec: &mut PgRecord, year: i64) -> bool {
     let rb = rest.as_bytes();
     let mut pid_found = false;
     for open in memchr::memchr_iter(b'[', rb) {
-        let Some(close) = rb[open..].iter().position(|c| *c == b']') else {
+        let Some(close) = memchr::memchr(b']', &rb[open..]) else {
             break;
         };
         let inner = &rest[open + 1..open + close];
-        let digits = inner.rsplit('.').next().unwrap_or(inner);
-        if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) && !inner.contains('-')
+        let ib = inner.as_bytes();
+        let digits = memchr::memrchr(b'.', ib).map_or(inner, |d| &inner[d + 1..]);
+        if !digits.is_empty()
+            && digits.bytes().all(|c| c.is_ascii_digit())
+            && memchr::memchr(b'-', ib).is_none()
         {
             // `[0]` after the pid is %x, and `[12-1]` is %l: the first wins.
             rec.session.clear();
@@ -187,11 +190,20 @@ fn parse_prefix_auto(p: &str, rec: &mut PgRecord, year: i64) -> bool {
             break;
         }
     }
-    for tok in rest.split([' ', ',', ':', '\t']) {
+    // Tokens split at ' ', ',', ':' and tab: ASCII, so byte positions are char boundaries.
+    let mut at = 0;
+    while at < rb.len() {
+        let end = rb[at..]
+            .iter()
+            .position(|c| matches!(c, b' ' | b',' | b':' | b'\t'))
+            .map_or(rb.len(), |i| at + i);
+        let tok = &rest[at..end];
+        at = end + 1;
         if tok.is_empty() {
             continue;
         }
-        if let Some((k, v)) = tok.split_once('=') {
+        if let Some(eq) = memchr::memchr(b'=', tok.as_bytes()) {
+            let (k, v) = (&tok[..eq], &tok[eq + 1..]);
             let field = match k {
                 "user" | "usr" | "u" => &mut rec.user,
                 "db" | "database" | "d" => &mut rec.db,
@@ -201,8 +213,13 @@ fn parse_prefix_auto(p: &str, rec: &mut PgRecord, year: i64) -> bool {
             };
             field.clear();
             field.push_str(v);
-        } else if let Some((u, d)) = tok.split_once('@') {
-            if rec.user.is_empty() && rec.db.is_empty() && !u.contains('[') || u == "[unknown]" {
+        } else if let Some(a) = memchr::memchr(b'@', tok.as_bytes()) {
+            let (u, d) = (&tok[..a], &tok[a + 1..]);
+            if rec.user.is_empty()
+                && rec.db.is_empty()
+                && memchr::memchr(b'[', u.as_bytes()).is_none()
+                || u == "[unknown]"
+            {
                 rec.user.clear();
                 rec.user.push_str(u);
                 rec.db.clear();
