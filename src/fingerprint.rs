@@ -94,15 +94,19 @@ impl Normalizer {
                 continue;
             }
             match t.kind {
-                Kind::Word => self
-                    .key
-                    .extend(b[t.start..t.end].iter().map(u8::to_ascii_lowercase)),
+                Kind::Word => {
+                    let at = self.key.len();
+                    self.key.extend_from_slice(&b[t.start..t.end]);
+                    self.key[at..].make_ascii_lowercase();
+                }
                 Kind::Ident => {
                     // `"users"` is `users` in PostgreSQL; MySQL's backquotes never change
                     // meaning. Other quoted names stay case-sensitive.
                     let raw = &b[t.start..t.end];
                     if mysql || is_plain_lower_ident(&sql[t.start..t.end]) {
-                        self.key.extend(raw.iter().map(u8::to_ascii_lowercase));
+                        let at = self.key.len();
+                        self.key.extend_from_slice(raw);
+                        self.key[at..].make_ascii_lowercase();
                     } else {
                         self.key.push(b'"');
                         self.key.extend_from_slice(raw);
@@ -189,12 +193,31 @@ fn is_plain_lower_ident(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
 }
 
+/// Byte classes as a table: the tokenizer tests every byte of every statement.
+const WORD_START: u8 = 1;
+const WORD_CHAR: u8 = 2;
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 {
+            t[c] |= WORD_START | WORD_CHAR;
+        }
+        if b.is_ascii_digit() || b == b'$' {
+            t[c] |= WORD_CHAR;
+        }
+        c += 1;
+    }
+    t
+};
+
 fn is_word_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+    CLASS[c as usize] & WORD_START != 0
 }
 
 fn is_word_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+    CLASS[c as usize] & WORD_CHAR != 0
 }
 
 /// Splits `b` into tokens. Never fails: an unterminated string or comment runs to the end.

@@ -18,6 +18,7 @@ pub mod live;
 pub mod plan;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod sequence;
 pub mod sql;
 pub mod timeparse;

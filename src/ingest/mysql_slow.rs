@@ -5,7 +5,10 @@
 //! not part of the statement, as in pt-query-digest. `# administrator command: X;` is an
 //! event of its own.
 
-use crate::event::{EventSink, QueryEvent};
+use rustc_hash::FxHashMap;
+
+use crate::event::{EventSink, Name, QueryEvent};
+use crate::scan;
 use crate::timeparse;
 
 #[derive(Default)]
@@ -26,6 +29,8 @@ pub struct MysqlSlow {
     /// Old servers write `# Time:` only when the second changes; it holds until the next.
     last_time: Option<i64>,
     pub events: u64,
+    /// Users, hosts, thread ids and schemas seen, so events share one allocation each.
+    names: FxHashMap<Box<str>, Name>,
 }
 
 /// What a line was.
@@ -42,6 +47,19 @@ impl MysqlSlow {
             file,
             ..Default::default()
         }
+    }
+
+    fn name(&mut self, s: &str) -> Name {
+        if let Some(n) = self.names.get(s) {
+            return n.clone();
+        }
+        if self.names.len() >= 4096 {
+            // Thread ids of a long log: start over rather than grow with it.
+            self.names.clear();
+        }
+        let n: Name = s.into();
+        self.names.insert(s.into(), n.clone());
+        n
     }
 
     fn emit(&mut self, sink: &mut dyn EventSink) {
@@ -109,7 +127,7 @@ impl MysqlSlow {
             }
             if let Some(db) = strip_prefix_ci(t, "use ") {
                 let db = db.trim_end_matches(';').trim().trim_matches('`');
-                self.ev.db = Some(db.into());
+                self.ev.db = Some(self.name(db));
                 self.use_line = Some(t.to_string());
                 return Kind::Header;
             }
@@ -141,7 +159,7 @@ impl MysqlSlow {
                 .map(|x| x.0)
                 .or_else(|| timeparse::parse_mysql_short(t.as_bytes()));
             // Some versions put `# User@Host:` on the same line.
-            if let Some(i) = t.find("# User@Host:") {
+            if let Some(i) = scan::find(t, "# User@Host:") {
                 self.user_host(&t[i + 12..]);
             }
             return;
@@ -162,7 +180,7 @@ impl MysqlSlow {
             return;
         }
         // `Key: value  Key: value` pairs.
-        let mut it = body.split_whitespace().peekable();
+        let mut it = body.split_ascii_whitespace().peekable();
         while let Some(tok) = it.next() {
             let Some(key) = tok.strip_suffix(':') else {
                 continue;
@@ -173,15 +191,15 @@ impl MysqlSlow {
             }
             it.next();
             match key {
-                "Query_time" => match val.parse::<f64>() {
-                    Ok(v) if v.is_finite() && v >= 0.0 => self.ev.duration_ms = Some(v * 1000.0),
+                "Query_time" => match scan::parse_decimal(val) {
+                    Some(v) if v.is_finite() && v >= 0.0 => self.ev.duration_ms = Some(v * 1000.0),
                     _ => self.bad_time = Some(self.line_no),
                 },
-                "Lock_time" => self.ev.lock_ms = val.parse::<f64>().ok().map(|s| s * 1000.0),
+                "Lock_time" => self.ev.lock_ms = scan::parse_decimal(val).map(|s| s * 1000.0),
                 "Rows_sent" => self.ev.rows = val.parse().ok(),
                 "Rows_examined" => self.ev.rows_examined = val.parse().ok(),
-                "Thread_id" | "Id" => self.ev.session = Some(val.into()),
-                "Schema" => self.ev.db = Some(val.into()),
+                "Thread_id" | "Id" => self.ev.session = Some(self.name(val)),
+                "Schema" => self.ev.db = Some(self.name(val)),
                 _ => {}
             }
         }
@@ -189,33 +207,37 @@ impl MysqlSlow {
 
     /// `user[user] @ host [ip]  Id: 12`
     fn user_host(&mut self, s: &str) {
+        // Byte searches throughout: this runs once per event.
+        let upto = |t: &str, c: u8| memchr::memchr(c, t.as_bytes()).unwrap_or(t.len());
         let s = s.trim();
-        let (who, rest) = s.split_once(" @ ").unwrap_or((s, ""));
-        let user = who.split('[').next().unwrap_or("").trim();
+        let (who, rest) = match scan::find(s, " @ ") {
+            Some(i) => (&s[..i], &s[i + 3..]),
+            None => (s, ""),
+        };
+        let user = who[..upto(who, b'[')].trim();
         let user = if user.is_empty() {
             who.trim_matches(|c| c == '[' || c == ']' || c == ' ')
         } else {
             user
         };
         if !user.is_empty() {
-            self.ev.user = Some(user.into());
+            self.ev.user = Some(self.name(user));
         }
-        let (host_part, id_part) = match rest.find("Id:") {
+        let (host_part, id_part) = match scan::find(rest, "Id:") {
             Some(i) => (&rest[..i], Some(&rest[i + 3..])),
             None => (rest, None),
         };
-        let host = host_part.split('[').next().unwrap_or("").trim();
+        let open = upto(host_part, b'[');
+        let host = host_part[..open].trim();
         let ip = host_part
-            .split('[')
-            .nth(1)
-            .map(|x| x.trim_end().trim_end_matches(']'))
-            .unwrap_or("");
+            .get(open + 1..)
+            .map_or("", |x| x[..upto(x, b'[')].trim_end().trim_end_matches(']'));
         let client = if !host.is_empty() { host } else { ip };
         if !client.is_empty() {
-            self.ev.client = Some(client.into());
+            self.ev.client = Some(self.name(client));
         }
         if let Some(id) = id_part.and_then(|x| x.split_whitespace().next()) {
-            self.ev.session = Some(id.into());
+            self.ev.session = Some(self.name(id));
         }
     }
 
@@ -272,7 +294,10 @@ pub(crate) fn is_event_header(line: &str) -> bool {
 
 /// The lines a server writes when it (re)opens its slow log.
 pub fn is_banner(line: &str) -> bool {
-    (line.contains(", Version: ") && line.contains("started with:"))
+    // Runs for every statement line: most are rejected by a byte search.
+    (memchr::memchr(b',', line.as_bytes()).is_some()
+        && scan::find(line, ", Version: ").is_some()
+        && scan::find(line, "started with:").is_some())
         || line.starts_with("Tcp port: ")
         || line.starts_with("TCP Port: ")
         || line.starts_with("Time                 Id Command")

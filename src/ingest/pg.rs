@@ -495,34 +495,8 @@ pub fn parse_duration(s: &str) -> Option<(f64, &str)> {
     // Runs for every logged statement: byte searches, no searcher set up per call.
     let b = s.as_bytes();
     let end = memchr::memchr_iter(b' ', b).find(|&i| b[i + 1..].starts_with(b"ms"))?;
-    let v = parse_decimal(s[..end].trim())?;
+    let v = crate::scan::parse_decimal(s[..end].trim())?;
     Some((v, &s[end + 3..]))
-}
-
-/// A decimal number as `str::parse::<f64>` reads it. Up to 15 digits the value is an
-/// exact integer divided by an exact power of ten, which IEEE division rounds just as
-/// a correct parse does; anything else goes to the general parser.
-fn parse_decimal(t: &str) -> Option<f64> {
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
-    let mut m: u64 = 0;
-    let (mut digits, mut frac, mut dot) = (0usize, 0usize, false);
-    for &c in t.as_bytes() {
-        match c {
-            b'0'..=b'9' if digits < 15 => {
-                m = m * 10 + u64::from(c - b'0');
-                digits += 1;
-                frac += usize::from(dot);
-            }
-            b'.' if !dot => dot = true,
-            _ => return t.parse().ok(),
-        }
-    }
-    if digits == 0 {
-        return t.parse().ok();
-    }
-    Some(m as f64 / POW10[frac])
 }
 
 /// The SQL of `statement: …`, `execute <name>: …` and `fastpath function call: …`.
@@ -580,6 +554,7 @@ fn looks_like_plan_node(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::parse_decimal;
 
     #[test]
     fn durations_read_as_the_general_parser_reads_them() {
