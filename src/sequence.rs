@@ -16,7 +16,8 @@ const LOOP_DISTINCT_CAP: usize = 64;
 const ACTIVE_CAP: usize = 8;
 /// Distinct parameter sets remembered per read statement for `repeated-query`; when
 /// full, those seen only once are forgotten first (cache candidates are the hot ones).
-pub const REPEAT_KEYS_CAP: usize = 256;
+/// 224 fills a 256-slot table to its 7/8 load limit, so the table never doubles.
+pub const REPEAT_KEYS_CAP: usize = 224;
 /// Sessions idle longer than this (log time) are closed by the periodic sweep.
 const SESSION_IDLE_MS: i64 = 10 * 60 * 1000;
 
@@ -94,7 +95,8 @@ pub struct LoopStats {
     pub child_ms: f64,
     pub max_children: u32,
     pub min_children: u32,
-    pub sessions: FxHashSet<String>,
+    /// Sessions the loop ran in (hashes of their ids: only their number is reported).
+    pub sessions: FxHashSet<u64>,
     /// Where the first occurrence's first child was logged.
     pub first_file: usize,
     pub first_line: u64,
@@ -184,7 +186,12 @@ impl Sequences {
 
     fn repeat(&mut self, e: &Exec, back_to_back: bool) {
         let window = self.cfg.repeat_window_ms;
-        let r = self.repeats.entry(e.fp).or_default();
+        // The whole key budget up front: memory is then a function of the distinct read
+        // statements, not of how far into the log their values have filled it.
+        let r = self.repeats.entry(e.fp).or_insert_with(|| RepeatStats {
+            keys: FxHashMap::with_capacity_and_hasher(REPEAT_KEYS_CAP, Default::default()),
+            ..Default::default()
+        });
         r.executions += 1;
         let full = r.keys.len() >= REPEAT_KEYS_CAP;
         match r.keys.get_mut(&e.exact) {
@@ -238,7 +245,8 @@ impl Sequences {
         l.max_children = l.max_children.max(a.count);
         l.min_children = l.min_children.min(a.count);
         if l.sessions.len() < 64 {
-            l.sessions.insert(session.to_string());
+            l.sessions
+                .insert(xxhash_rust::xxh3::xxh3_64(session.as_bytes()));
         }
     }
 

@@ -107,6 +107,58 @@ impl PgChunk {
     }
 }
 
+/// Chunk-sized buffers handed back for reuse. Without it every chunk is a fresh
+/// megabyte, and the allocator, serving them from per-thread arenas, keeps more of them
+/// the longer the log: peak memory then grew with the file.
+#[derive(Default)]
+struct Pool {
+    raw: Mutex<Vec<Vec<u8>>>,
+    text: Mutex<Vec<(String, Vec<Flat>)>>,
+}
+
+/// More than the chunks that can be in flight; the rest are dropped.
+const POOL_MAX: usize = 64;
+
+impl Pool {
+    fn raw(&self, cap: usize) -> Vec<u8> {
+        let mut v = self
+            .raw
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_default();
+        v.clear();
+        v.reserve(cap);
+        v
+    }
+    fn put_raw(&self, v: Vec<u8>) {
+        if let Ok(mut p) = self.raw.lock()
+            && p.len() < POOL_MAX
+        {
+            p.push(v);
+        }
+    }
+    fn pg(&self, cap: usize) -> PgChunk {
+        let (mut text, mut records) = self
+            .text
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_default();
+        text.clear();
+        text.reserve(cap);
+        records.clear();
+        PgChunk { text, records }
+    }
+    fn put_pg(&self, c: PgChunk) {
+        if let Ok(mut p) = self.text.lock()
+            && p.len() < POOL_MAX
+        {
+            p.push((c.text, c.records));
+        }
+    }
+}
+
 enum Items {
     Pg(PgChunk),
     Mysql {
@@ -200,6 +252,7 @@ fn parse_chunk(
     format: Format,
     opts: &ReadOptions,
     hinter: &mut Hinter,
+    pool: &Pool,
 ) -> io::Result<Parsed> {
     let mut stats = FileStats::default();
     let items = match format {
@@ -223,11 +276,8 @@ fn parse_chunk(
             }
         }
         _ => {
-            let mut chunk = PgChunk {
-                // Records hold the chunk's text minus line prefixes' punctuation.
-                text: String::with_capacity(data.len()),
-                records: Vec::new(),
-            };
+            // Records hold the chunk's text minus line prefixes' punctuation.
+            let mut chunk = pool.pg(data.len());
             read_stderr(Lines::Slice(data), opts, &mut stats, |rec| {
                 let plan = hinter.pg_record(rec);
                 chunk.push(rec, plan);
@@ -279,10 +329,11 @@ fn split(
     format: Format,
     opts: &ReadOptions,
     chunk: usize,
+    pool: &Pool,
     mut send: impl FnMut(Vec<u8>) -> bool,
 ) -> io::Result<()> {
     let mut scratch = PgRecord::default();
-    let mut buf: Vec<u8> = Vec::with_capacity(chunk + SLACK);
+    let mut buf: Vec<u8> = pool.raw(chunk + SLACK);
     let mut eof = false;
     let mut more = |buf: &mut Vec<u8>, want: usize, eof: &mut bool| -> io::Result<()> {
         if !*eof && (&mut *reader).take(want as u64).read_to_end(buf)? == 0 {
@@ -331,11 +382,12 @@ fn split(
             }
             pos = start;
         };
-        let rest = buf.split_off(cut);
-        if !send(std::mem::replace(&mut buf, rest)) {
+        let mut next = pool.raw(chunk + SLACK);
+        next.extend_from_slice(&buf[cut..]);
+        buf.truncate(cut);
+        if !send(std::mem::replace(&mut buf, next)) {
             return Ok(());
         }
-        buf.reserve(chunk + SLACK);
     }
 }
 
@@ -352,13 +404,14 @@ pub fn read(
     let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<u8>)>(jobs);
     let chunk_rx = Arc::new(Mutex::new(chunk_rx));
     let (done_tx, done_rx) = sync_channel::<(u64, io::Result<Parsed>)>(jobs);
+    let pool = &Pool::default();
     std::thread::scope(|scope| {
         // Named threads: profiles and `top -H` tell the stages apart.
         let splitter = std::thread::Builder::new()
             .name("qperf-read".into())
             .spawn_scoped(scope, move || {
                 let mut seq = 0u64;
-                split(reader, format, opts, chunk, |data| {
+                split(reader, format, opts, chunk, pool, |data| {
                     let ok = chunk_tx.send((seq, data)).is_ok();
                     seq += 1;
                     ok
@@ -375,8 +428,8 @@ pub fn read(
                         // The lock is held only while taking the next chunk.
                         let next = rx.lock().map(|r| r.recv());
                         let Ok(Ok((seq, data))) = next else { return };
-                        let parsed = parse_chunk(file, &data, format, opts, &mut hinter);
-                        drop(data);
+                        let parsed = parse_chunk(file, &data, format, opts, &mut hinter, pool);
+                        pool.put_raw(data);
                         if tx.send((seq, parsed)).is_err() {
                             return;
                         }
@@ -384,7 +437,7 @@ pub fn read(
                 })?;
         }
         drop(done_tx);
-        let folded = fold(file, format, done_rx, sink, stats);
+        let folded = fold(file, format, done_rx, sink, stats, pool);
         let read = splitter
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("reader thread failed")));
@@ -399,6 +452,7 @@ fn fold(
     rx: Receiver<(u64, io::Result<Parsed>)>,
     sink: &mut dyn EventSink,
     stats: &mut FileStats,
+    pool: &Pool,
 ) -> io::Result<()> {
     let mut waiting: BTreeMap<u64, io::Result<Parsed>> = BTreeMap::new();
     let mut next = 0u64;
@@ -437,6 +491,7 @@ fn fold(
                         r.line += base;
                         state.record(&r, sink);
                     }
+                    pool.put_pg(chunk);
                 }
                 Items::Mysql {
                     events,
