@@ -384,7 +384,7 @@ fn read_stderr(
                 st.recognized_lines += 1;
                 cur.message.push('\n');
                 let text = &line[at..];
-                if text.contains("#011") {
+                if text.as_bytes().contains(&b'#') && text.contains("#011") {
                     cur.message.push_str(&text.replace("#011", "\t"));
                 } else {
                     cur.message.push_str(text);
