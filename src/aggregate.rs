@@ -54,9 +54,21 @@ impl Filters {
 pub struct SmallSet {
     pub values: Vec<String>,
     pub overflow: bool,
+    /// The shared name added last: events of one session repeat it, and comparing the
+    /// pointer skips comparing the strings.
+    last: Option<crate::event::Name>,
 }
 
 impl SmallSet {
+    fn add_name(&mut self, v: &Option<crate::event::Name>) {
+        let Some(v) = v else { return };
+        if self.last.as_ref().is_some_and(|l| std::sync::Arc::ptr_eq(l, v)) {
+            return;
+        }
+        self.add(Some(v));
+        self.last = Some(v.clone());
+    }
+
     fn add(&mut self, v: Option<&str>) {
         let Some(v) = v else { return };
         if self.values.iter().any(|x| x == v) {
@@ -80,6 +92,33 @@ pub struct Sample {
     pub session: Option<String>,
     pub sql: String,
     pub params: Option<String>,
+}
+
+/// What a statement's comments say: its application endpoint (sqlcommenter /
+/// marginalia) and the rules silenced by `qperf:ignore`. Read once per distinct text,
+/// by a reader thread when there are several.
+#[derive(Clone, Debug, Default)]
+pub struct Tags {
+    endpoint: Option<String>,
+    ignores: Vec<String>,
+}
+
+impl Tags {
+    /// None when the text has neither.
+    pub fn of(sql: &str) -> Option<Tags> {
+        // Built once: building a searcher costs more than searching a short text.
+        static IGNORE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"qperf:ignore"));
+        let b = sql.as_bytes();
+        let mut t = Tags::default();
+        if memchr::memchr_iter(b'/', b).any(|i| b.get(i + 1) == Some(&b'*')) {
+            t.endpoint = tags::endpoint(sql);
+        }
+        if IGNORE.find(b).is_some() {
+            t.ignores = tags::inline_ignores(sql);
+        }
+        (t.endpoint.is_some() || !t.ignores.is_empty()).then_some(t)
+    }
 }
 
 /// Plan facts summed over every logged plan of a statement (not just the slowest):
@@ -255,25 +294,23 @@ impl Group {
             self.first_seen = Some(self.first_seen.map_or(at, |f| f.min(at)));
             self.last_seen = Some(self.last_seen.map_or(at, |l| l.max(at)));
         }
-        self.dbs.add(ev.db.as_deref());
-        self.users.add(ev.user.as_deref());
-        self.apps.add(ev.app.as_deref());
+        self.dbs.add_name(&ev.db);
+        self.users.add_name(&ev.user);
+        self.apps.add_name(&ev.app);
     }
 
     /// Endpoint tags and `qperf:ignore` comments of one statement text (once per
     /// distinct text: identical texts carry identical comments).
     fn tags(&mut self, sql: &str) {
-        // Built once: building a searcher costs more than searching a short text.
-        static IGNORE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"qperf:ignore"));
-        let b = sql.as_bytes();
-        if memchr::memchr_iter(b'/', b).any(|i| b.get(i + 1) == Some(&b'*')) {
-            self.endpoints.add(tags::endpoint(sql).as_deref());
+        if let Some(t) = Tags::of(sql) {
+            self.add_tags(&t);
         }
-        if IGNORE.find(b).is_some() {
-            for r in tags::inline_ignores(sql) {
-                self.ignored_rules.add(Some(&r));
-            }
+    }
+
+    fn add_tags(&mut self, t: &Tags) {
+        self.endpoints.add(t.endpoint.as_deref());
+        for r in &t.ignores {
+            self.ignored_rules.add(Some(r));
         }
     }
 
@@ -408,13 +445,13 @@ impl Aggregator {
         let mysql = self.dialect == Dialect::Mysql;
         // Prepared statements repeat their exact text: the hash of the raw text (an order
         // of magnitude cheaper than tokenizing) finds the fingerprint again.
-        let (fp, new_text) = match self.fp_cache.get(&(raw, mysql)) {
-            Some(fp) => (*fp, false),
-            None => {
-                let fp = match ev.hint {
-                    Some((h, fp)) if h == raw => fp,
-                    _ => self.norm.fingerprint(&ev.sql, mysql),
-                };
+        let (fp, new_text) = match (ev.hint, self.fp_cache.get(&(raw, mysql))) {
+            // A reader thread fingerprinted it, and read its tags if the text was new to
+            // it (the first time a text appears it is new to whichever thread reads it).
+            (Some((h, fp)), _) if h == raw => (fp, false),
+            (_, Some(fp)) => (*fp, false),
+            _ => {
+                let fp = self.norm.fingerprint(&ev.sql, mysql);
                 if self.fp_cache.len() >= FP_CACHE_CAP {
                     // Texts with inlined literals rarely repeat: start over rather than
                     // grow with the log.
@@ -437,6 +474,9 @@ impl Aggregator {
         });
         if new_text {
             g.tags(&ev.sql);
+        }
+        if let Some(t) = &ev.tags {
+            g.add_tags(t);
         }
         g
     }

@@ -49,6 +49,8 @@ pub struct QueryEvent {
     /// The fingerprint of `sql` worked out by a reader thread, with the hash of the text
     /// it was computed for: the aggregator uses it only when that hash is `sql`'s.
     pub hint: Option<Hint>,
+    /// The text's tags, read by the reader thread that found the text new.
+    pub tags: Option<std::sync::Arc<crate::aggregate::Tags>>,
     /// What the aggregate keeps of `plan`, when a reader thread read it already.
     pub plan_facts: Option<std::sync::Arc<crate::aggregate::PlanFacts>>,
 }

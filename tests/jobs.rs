@@ -133,14 +133,21 @@ fn session_work(rng: &mut Rng, pid: u32, out: &mut Vec<Vec<String>>) -> u64 {
                 ));
                 n += 1;
             }
-            // The same read asked again and again (a cache candidate).
+            // The same read asked again and again (a cache candidate), tagged by the
+            // application with an endpoint and a per-request trace id, so each text is
+            // new: the tags must reach the report from whichever thread reads them.
             _ => {
+                let (controller, action) = [
+                    ("settings", "show"),
+                    ("checkout", "create"),
+                    ("admin/users", "index"),
+                ][rng.below(3) as usize];
                 for _ in 0..3 {
-                    out.push(exec(
-                        "SELECT value FROM settings WHERE key = $1",
-                        0.02,
-                        Some("$1 = 'currency'".to_string()),
-                    ));
+                    let sql = format!(
+                        "SELECT value FROM settings WHERE key = $1 /*controller='{controller}',action='{action}',traceparent='00-{:016x}-01'*/",
+                        rng.next()
+                    );
+                    out.push(exec(&sql, 0.02, Some("$1 = 'currency'".to_string())));
                     n += 1;
                 }
             }
@@ -297,6 +304,12 @@ fn postgres_log_reads_the_same_with_any_thread_count() {
         .filter_map(|q| q["errors"].as_u64())
         .sum();
     assert!(errors > 0, "errors kept with their statements");
+    let endpoints: Vec<&str> = findings
+        .iter()
+        .flat_map(|f| f["endpoints"].as_array().into_iter().flatten())
+        .filter_map(|e| e.as_str())
+        .collect();
+    assert!(endpoints.contains(&"checkout#create"), "{endpoints:?}");
     same_whatever_the_threads(&log, statements);
 }
 

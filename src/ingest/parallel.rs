@@ -20,7 +20,7 @@ use super::pg::{self, PgRecord, PgState, RecordView, Severity};
 use super::{
     FileStats, Format, Lines, ReadOptions, for_each_line, mysql_slow, pg_stderr, read_stderr,
 };
-use crate::aggregate::{PlanFacts, text_hash};
+use crate::aggregate::{PlanFacts, Tags, text_hash};
 use crate::event::{EventSink, Hint, QueryEvent};
 use crate::fingerprint::{Fingerprint, Normalizer};
 
@@ -49,6 +49,7 @@ struct Flat {
     at: Option<i64>,
     severity: Option<Severity>,
     hint: Option<Hint>,
+    tags: Option<Arc<Tags>>,
     plan: Option<Box<FlatPlan>>,
     ends: [u32; 6],
 }
@@ -57,6 +58,7 @@ struct Flat {
 struct FlatPlan {
     facts: Arc<PlanFacts>,
     hint: Option<Hint>,
+    tags: Option<Arc<Tags>>,
 }
 
 impl PgChunk {
@@ -74,6 +76,7 @@ impl PgChunk {
             at: r.at,
             severity: r.severity,
             hint: r.hint,
+            tags: r.tags.clone(),
             plan,
             ends,
         });
@@ -100,8 +103,10 @@ impl PgChunk {
                 detail: None,
                 statement: None,
                 hint: f.hint,
+                tags: f.tags.as_ref(),
                 plan_facts: f.plan.as_ref().map(|p| &p.facts),
                 plan_hint: f.plan.as_ref().and_then(|p| p.hint),
+                plan_tags: f.plan.as_ref().and_then(|p| p.tags.as_ref()),
             }
         })
     }
@@ -191,17 +196,18 @@ impl Hinter {
         }
     }
 
-    fn hint(&mut self, sql: &str) -> (u64, Fingerprint) {
+    /// The text's hint, and its tags when the text is new to this thread.
+    fn hint(&mut self, sql: &str) -> (Hint, Option<Arc<Tags>>) {
         let h = text_hash(sql);
         if let Some(fp) = self.cache.get(&h) {
-            return (h, *fp);
+            return ((h, *fp), None);
         }
         let fp = self.norm.fingerprint(sql, self.mysql);
         if self.cache.len() >= 1 << 16 {
             self.cache.clear();
         }
         self.cache.insert(h, fp);
-        (h, fp)
+        ((h, fp), Tags::of(sql).map(Arc::new))
     }
 
     /// The statement a PostgreSQL record will become an event for, as [`PgState`] reads
@@ -216,9 +222,17 @@ impl Hinter {
                 let after = pg::parse_duration(rest)?.1.trim_start_matches([' ', '\t']);
                 if let Some(plan) = after.strip_prefix("plan:") {
                     let plan = plan.trim_start_matches([' ', '\n', '\r']);
+                    let (hint, tags) = match pg::plan_query_text(plan) {
+                        Some(q) => {
+                            let (h, t) = self.hint(&q);
+                            (Some(h), t)
+                        }
+                        None => (None, None),
+                    };
                     return Some(Box::new(FlatPlan {
                         facts: Arc::new(PlanFacts::of(plan)),
-                        hint: pg::plan_query_text(plan).map(|q| self.hint(&q)),
+                        hint,
+                        tags,
                     }));
                 }
                 pg::statement_text(after)
@@ -226,7 +240,9 @@ impl Hinter {
             None => pg::statement_text(msg),
         };
         if let Some(sql) = sql {
-            r.hint = Some(self.hint(sql));
+            let (h, t) = self.hint(sql);
+            r.hint = Some(h);
+            r.tags = t;
         }
         None
     }
@@ -240,7 +256,9 @@ struct Collect<'a> {
 
 impl EventSink for Collect<'_> {
     fn event(&mut self, mut ev: QueryEvent) {
-        ev.hint = Some(self.hinter.hint(&ev.sql));
+        let (h, t) = self.hinter.hint(&ev.sql);
+        ev.hint = Some(h);
+        ev.tags = t;
         self.events.push(ev);
     }
     fn note(&mut self, _: &QueryEvent, _: crate::event::SideNote) {}

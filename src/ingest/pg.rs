@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 
 use std::sync::Arc;
 
-use crate::aggregate::PlanFacts;
+use crate::aggregate::{PlanFacts, Tags};
 use crate::event::{EventSink, Hint, Name, QueryEvent, SideNote};
 use crate::fingerprint::Normalizer;
 
@@ -62,6 +62,7 @@ pub struct PgRecord {
     pub statement: Option<String>,
     /// See [`QueryEvent::hint`]: the fingerprint of the statement in `message`.
     pub hint: Option<Hint>,
+    pub tags: Option<Arc<Tags>>,
 }
 
 /// A record borrowed from wherever its text lives: a [`PgRecord`], or a chunk's
@@ -80,10 +81,12 @@ pub struct RecordView<'a> {
     pub detail: Option<&'a str>,
     pub statement: Option<&'a str>,
     pub hint: Option<Hint>,
+    pub tags: Option<&'a Arc<Tags>>,
     /// For an auto_explain record, read by a reader thread: the plan's facts and the
     /// hint of its `Query Text`.
     pub plan_facts: Option<&'a Arc<PlanFacts>>,
     pub plan_hint: Option<Hint>,
+    pub plan_tags: Option<&'a Arc<Tags>>,
 }
 
 impl PgRecord {
@@ -101,8 +104,10 @@ impl PgRecord {
             detail: self.detail.as_deref(),
             statement: self.statement.as_deref(),
             hint: self.hint,
+            tags: self.tags.as_ref(),
             plan_facts: None,
             plan_hint: None,
+            plan_tags: None,
         }
     }
 
@@ -119,6 +124,7 @@ impl PgRecord {
         self.detail = None;
         self.statement = None;
         self.hint = None;
+        self.tags = None;
     }
 }
 
@@ -416,6 +422,7 @@ impl Cx {
                 ev.duration_ms = Some(ms);
                 // The reader worked out the hint for exactly this text (parallel.rs).
                 ev.hint = r.hint;
+                ev.tags = r.tags.cloned();
                 self.start(ev, false, s, sink);
                 return;
             }
@@ -430,6 +437,7 @@ impl Cx {
         if let Some(sql) = statement_text(msg) {
             let mut ev = self.base_event(r, sql, &mut s.names);
             ev.hint = r.hint;
+            ev.tags = r.tags.cloned();
             self.start(ev, true, s, sink);
             return;
         }
@@ -484,6 +492,7 @@ impl Cx {
         ev.plan_facts = r.plan_facts.cloned();
         // Worked out for exactly this text, the plan's query (parallel.rs).
         ev.hint = r.plan_hint;
+        ev.tags = r.plan_tags.cloned();
         self.flush_unless_untimed(s, sink);
         self.flush_orphan(s, sink);
         s.orphan_plan = Some(ev);
