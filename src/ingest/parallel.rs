@@ -419,9 +419,9 @@ pub fn read(
     stats: &mut FileStats,
 ) -> io::Result<()> {
     let (jobs, chunk) = (opts.jobs.max(1), opts.chunk.max(1));
-    let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<u8>)>(jobs);
+    let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<u8>)>(2 * jobs);
     let chunk_rx = Arc::new(Mutex::new(chunk_rx));
-    let (done_tx, done_rx) = sync_channel::<(u64, io::Result<Parsed>)>(jobs);
+    let (done_tx, done_rx) = sync_channel::<(u64, io::Result<Parsed>)>(4 * jobs);
     let pool = &Pool::default();
     std::thread::scope(|scope| {
         // Named threads: profiles and `top -H` tell the stages apart.
