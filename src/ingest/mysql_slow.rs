@@ -141,6 +141,8 @@ impl MysqlSlow {
                 self.ev.line = line_no;
             }
             self.in_text = true;
+            // Room for a typical statement: lines are appended one by one.
+            self.ev.sql.reserve(256);
         } else {
             self.ev.sql.push('\n');
         }

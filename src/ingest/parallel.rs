@@ -119,6 +119,7 @@ impl PgChunk {
 struct Pool {
     raw: Mutex<Vec<Vec<u8>>>,
     text: Mutex<Vec<(String, Vec<Flat>)>>,
+    events: Mutex<Vec<Vec<QueryEvent>>>,
 }
 
 /// More than the chunks that can be in flight; the rest are dropped.
@@ -154,6 +155,19 @@ impl Pool {
         text.reserve(cap);
         records.clear();
         PgChunk { text, records }
+    }
+    fn events(&self, cap: usize) -> Vec<QueryEvent> {
+        let mut v = self.events.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default();
+        v.reserve(cap);
+        v
+    }
+    fn put_events(&self, mut v: Vec<QueryEvent>) {
+        v.clear();
+        if let Ok(mut p) = self.events.lock()
+            && p.len() < POOL_MAX
+        {
+            p.push(v);
+        }
     }
     fn put_pg(&self, c: PgChunk) {
         if let Ok(mut p) = self.text.lock()
@@ -277,7 +291,8 @@ fn parse_chunk(
         Format::MysqlSlow => {
             let mut p = mysql_slow::MysqlSlow::new(file);
             let mut sink = Collect {
-                events: Vec::new(),
+                // About one event per 300 bytes of slow log.
+                events: pool.events(data.len() / 256),
                 hinter,
             };
             for_each_line(Lines::Slice(data), &mut stats, |line, no, st| {
@@ -512,17 +527,18 @@ fn fold(
                     pool.put_pg(chunk);
                 }
                 Items::Mysql {
-                    events,
+                    mut events,
                     invalid: inv,
                     last_time: lt,
                 } => {
-                    for mut ev in events {
+                    for mut ev in events.drain(..) {
                         ev.line += base;
                         if ev.at.is_none() {
                             ev.at = last_time;
                         }
                         sink.event(ev);
                     }
+                    pool.put_events(events);
                     invalid.extend(inv.into_iter().map(|(l, why)| (l + base, why)));
                     last_time = lt.or(last_time);
                 }
