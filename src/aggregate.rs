@@ -62,7 +62,11 @@ pub struct SmallSet {
 impl SmallSet {
     fn add_name(&mut self, v: &Option<crate::event::Name>) {
         let Some(v) = v else { return };
-        if self.last.as_ref().is_some_and(|l| std::sync::Arc::ptr_eq(l, v)) {
+        if self
+            .last
+            .as_ref()
+            .is_some_and(|l| std::sync::Arc::ptr_eq(l, v))
+        {
             return;
         }
         self.add(Some(v));
@@ -97,7 +101,7 @@ pub struct Sample {
 /// What a statement's comments say: its application endpoint (sqlcommenter /
 /// marginalia) and the rules silenced by `qperf:ignore`. Read once per distinct text,
 /// by a reader thread when there are several.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Tags {
     endpoint: Option<String>,
     ignores: Vec<String>,

@@ -119,8 +119,10 @@ impl PgChunk {
 struct Pool {
     raw: Mutex<Vec<Vec<u8>>>,
     text: Mutex<Vec<(String, Vec<Flat>)>>,
-    events: Mutex<Vec<Vec<QueryEvent>>>,
+    mysql: Mutex<Vec<MysqlBuffers>>,
 }
+
+type MysqlBuffers = (Vec<QueryEvent>, String, Vec<u32>);
 
 /// More than the chunks that can be in flight; the rest are dropped.
 const POOL_MAX: usize = 64;
@@ -156,17 +158,27 @@ impl Pool {
         records.clear();
         PgChunk { text, records }
     }
-    fn events(&self, cap: usize) -> Vec<QueryEvent> {
-        let mut v = self.events.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default();
-        v.reserve(cap);
-        v
+    fn mysql(&self, bytes: usize) -> MysqlBuffers {
+        let (mut ev, mut sql, mut ends) = self
+            .mysql
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_default();
+        // About one event per 300 bytes of slow log.
+        ev.reserve(bytes / 256);
+        sql.reserve(bytes / 2);
+        ends.reserve(bytes / 256);
+        (ev, sql, ends)
     }
-    fn put_events(&self, mut v: Vec<QueryEvent>) {
-        v.clear();
-        if let Ok(mut p) = self.events.lock()
+    fn put_mysql(&self, mut ev: Vec<QueryEvent>, mut sql: String, mut ends: Vec<u32>) {
+        ev.clear();
+        sql.clear();
+        ends.clear();
+        if let Ok(mut p) = self.mysql.lock()
             && p.len() < POOL_MAX
         {
-            p.push(v);
+            p.push((ev, sql, ends));
         }
     }
     fn put_pg(&self, c: PgChunk) {
@@ -181,7 +193,12 @@ impl Pool {
 enum Items {
     Pg(PgChunk),
     Mysql {
+        /// Events without their statement text, which is in `sql` (ends in `ends`):
+        /// the thread that folds allocates and frees each event's text, since a free
+        /// on another thread than the allocation waits on that thread's allocator lock.
         events: Vec<QueryEvent>,
+        sql: String,
+        ends: Vec<u32>,
         invalid: Vec<(u64, String)>,
         /// The last `# Time:` of the chunk: it holds for the next chunk's first events.
         last_time: Option<i64>,
@@ -198,6 +215,9 @@ struct Parsed {
 struct Hinter {
     norm: Normalizer,
     cache: FxHashMap<u64, Fingerprint>,
+    /// Tags handed out, shared: texts that differ by a trace id carry the same tags,
+    /// and the thread that folds then never frees what this thread allocated.
+    tags: FxHashMap<Tags, Arc<Tags>>,
     mysql: bool,
 }
 
@@ -206,6 +226,7 @@ impl Hinter {
         Hinter {
             norm: Normalizer::new(),
             cache: FxHashMap::default(),
+            tags: FxHashMap::default(),
             mysql,
         }
     }
@@ -221,7 +242,16 @@ impl Hinter {
             self.cache.clear();
         }
         self.cache.insert(h, fp);
-        ((h, fp), Tags::of(sql).map(Arc::new))
+        let tags = Tags::of(sql).map(|t| {
+            if self.tags.len() >= 4096 {
+                self.tags.clear();
+            }
+            self.tags
+                .entry(t)
+                .or_insert_with_key(|t| Arc::new(t.clone()))
+                .clone()
+        });
+        ((h, fp), tags)
     }
 
     /// The statement a PostgreSQL record will become an event for, as [`PgState`] reads
@@ -265,6 +295,8 @@ impl Hinter {
 /// Collects a worker's MySQL events with their fingerprints.
 struct Collect<'a> {
     events: Vec<QueryEvent>,
+    sql: String,
+    ends: Vec<u32>,
     hinter: &'a mut Hinter,
 }
 
@@ -273,6 +305,9 @@ impl EventSink for Collect<'_> {
         let (h, t) = self.hinter.hint(&ev.sql);
         ev.hint = Some(h);
         ev.tags = t;
+        self.sql.push_str(&ev.sql);
+        self.ends.push(self.sql.len() as u32);
+        ev.sql = String::new();
         self.events.push(ev);
     }
     fn note(&mut self, _: &QueryEvent, _: crate::event::SideNote) {}
@@ -290,9 +325,11 @@ fn parse_chunk(
     let items = match format {
         Format::MysqlSlow => {
             let mut p = mysql_slow::MysqlSlow::new(file);
+            let (events, sql, ends) = pool.mysql(data.len());
             let mut sink = Collect {
-                // About one event per 300 bytes of slow log.
-                events: pool.events(data.len() / 256),
+                events,
+                sql,
+                ends,
                 hinter,
             };
             for_each_line(Lines::Slice(data), &mut stats, |line, no, st| {
@@ -304,6 +341,8 @@ fn parse_chunk(
             p.finish(&mut sink);
             Items::Mysql {
                 events: sink.events,
+                sql: sink.sql,
+                ends: sink.ends,
                 invalid: std::mem::take(&mut p.invalid),
                 last_time: p.last_time(),
             }
@@ -528,17 +567,22 @@ fn fold(
                 }
                 Items::Mysql {
                     mut events,
+                    sql,
+                    ends,
                     invalid: inv,
                     last_time: lt,
                 } => {
-                    for mut ev in events.drain(..) {
+                    let mut start = 0;
+                    for (mut ev, end) in events.drain(..).zip(&ends) {
+                        ev.sql = sql[start..*end as usize].to_string();
+                        start = *end as usize;
                         ev.line += base;
                         if ev.at.is_none() {
                             ev.at = last_time;
                         }
                         sink.event(ev);
                     }
-                    pool.put_events(events);
+                    pool.put_mysql(events, sql, ends);
                     invalid.extend(inv.into_iter().map(|(l, why)| (l + base, why)));
                     last_time = lt.or(last_time);
                 }
