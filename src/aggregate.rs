@@ -564,26 +564,15 @@ impl EventSink for Aggregator {
             None => text_hash(&ev.sql),
         };
         debug_assert_eq!(raw, text_hash(&ev.sql), "hint for another text");
-        let g = self.group(&ev, raw);
-        g.calls += 1;
-        g.seen(&ev);
-        let (fp, role) = (g.fingerprint, g.role);
         // The same text with the same parameters: one identical execution.
         let exact = xxhash_rust::xxh3::xxh3_64_with_seed(
             ev.params.as_deref().unwrap_or("").as_bytes(),
             raw,
         );
-        self.seq.exec(&Exec {
-            fp,
-            role,
-            session: ev.session.as_deref(),
-            at: ev.at,
-            duration_ms: ev.duration_ms,
-            exact,
-            file: ev.file,
-            line: ev.line,
-        });
-        let g = self.groups.get_mut(&fp).expect("just inserted");
+        let g = self.group(&ev, raw);
+        g.calls += 1;
+        g.seen(&ev);
+        let (fp, role) = (g.fingerprint, g.role);
         if let Some(r) = ev.rows {
             *g.rows.get_or_insert(0) += r;
         }
@@ -607,42 +596,53 @@ impl EventSink for Aggregator {
                 g.slowest_plan = Some((d, plan.clone()));
             }
         }
-        let Some(d) = ev.duration_ms.filter(|d| d.is_finite() && *d >= 0.0) else {
-            return;
-        };
-        g.timed_calls += 1;
-        g.total_ms += d;
-        g.min_ms = g.min_ms.min(d);
-        g.max_ms = g.max_ms.max(d);
-        // The sketch's buckets start above zero; a 0 ms call lands in the lowest one.
-        g.sketch.add(d.max(1e-6));
-        let slot = if g.samples.len() < SAMPLES {
-            Some(g.samples.len())
-        } else {
-            g.samples
-                .iter()
-                .enumerate()
-                .min_by(|a, b| a.1.duration_ms.total_cmp(&b.1.duration_ms))
-                .filter(|(_, s)| s.duration_ms < d)
-                .map(|(i, _)| i)
-        };
-        if let Some(i) = slot {
-            let sql = truncate(ev.sql, MAX_SAMPLE_SQL);
-            let s = Sample {
-                duration_ms: d,
-                at: ev.at,
-                file: ev.file,
-                line: ev.line,
-                session: ev.session.as_deref().map(str::to_string),
-                sql,
-                params: ev.params,
-            };
-            if i == g.samples.len() {
-                g.samples.push(s);
+        let session = ev.session.clone();
+        let (at, duration_ms, file, line) = (ev.at, ev.duration_ms, ev.file, ev.line);
+        if let Some(d) = ev.duration_ms.filter(|d| d.is_finite() && *d >= 0.0) {
+            g.timed_calls += 1;
+            g.total_ms += d;
+            g.min_ms = g.min_ms.min(d);
+            g.max_ms = g.max_ms.max(d);
+            // The sketch's buckets start above zero; a 0 ms call lands in the lowest one.
+            g.sketch.add(d.max(1e-6));
+            let slot = if g.samples.len() < SAMPLES {
+                Some(g.samples.len())
             } else {
-                g.samples[i] = s;
+                g.samples
+                    .iter()
+                    .enumerate()
+                    .min_by(|a, b| a.1.duration_ms.total_cmp(&b.1.duration_ms))
+                    .filter(|(_, s)| s.duration_ms < d)
+                    .map(|(i, _)| i)
+            };
+            if let Some(i) = slot {
+                let s = Sample {
+                    duration_ms: d,
+                    at: ev.at,
+                    file: ev.file,
+                    line: ev.line,
+                    session: ev.session.as_deref().map(str::to_string),
+                    sql: truncate(ev.sql, MAX_SAMPLE_SQL),
+                    params: ev.params,
+                };
+                if i == g.samples.len() {
+                    g.samples.push(s);
+                } else {
+                    g.samples[i] = s;
+                }
             }
         }
+        // Last, once the group is updated: one lookup of the group per event.
+        self.seq.exec(&Exec {
+            fp,
+            role,
+            session: session.as_deref(),
+            at,
+            duration_ms,
+            exact,
+            file,
+            line,
+        });
     }
 
     fn note(&mut self, ev: &QueryEvent, note: SideNote) {

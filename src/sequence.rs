@@ -161,11 +161,11 @@ impl Sequences {
         let back_to_back = match e.session {
             Some(s) => {
                 self.had_sessions = true;
-                // Look up before inserting: no allocation per event for known sessions.
-                if !self.sessions.contains_key(s) {
-                    self.sessions.insert(s.to_string(), SessionState::default());
-                }
-                let st = self.sessions.get_mut(s).expect("just inserted");
+                // One lookup for a known session; the key is allocated only for a new one.
+                let st = match self.sessions.get_mut(s) {
+                    Some(st) => st,
+                    None => self.sessions.entry(s.to_string()).or_default(),
+                };
                 let b2b = st.last_exact == Some(e.exact);
                 let cfg = self.cfg;
                 let closed = step(st, e, &cfg);
