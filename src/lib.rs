@@ -565,7 +565,7 @@ fn read_one(
             Some(f) => f,
             None => {
                 // Count the lines so the message can say how much was looked at.
-                ingest::read(idx, &mut reader, ingest::Format::Stderr, opts, agg, stats)
+                ingest::read_one_thread(idx, &mut reader, ingest::Format::Stderr, opts, agg, stats)
                     .with_context(|| format!("cannot read {name}"))?;
                 return Ok(());
             }

@@ -264,6 +264,19 @@ pub fn read(
     if opts.jobs > 1 && parallel::supports(format) {
         return parallel::read(file, reader, format, opts, sink, stats);
     }
+    read_one_thread(file, reader, format, opts, sink, stats)
+}
+
+/// [`read`] on the calling thread. For a file whose format was not recognized: no entry
+/// start would be found to cut it at, and a chunk would grow to the whole file.
+pub fn read_one_thread(
+    file: usize,
+    reader: &mut (dyn BufRead + Send),
+    format: Format,
+    opts: &ReadOptions,
+    sink: &mut dyn EventSink,
+    stats: &mut FileStats,
+) -> io::Result<()> {
     match format {
         Format::MysqlSlow => {
             let mut p = mysql_slow::MysqlSlow::new(file);

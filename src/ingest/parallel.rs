@@ -51,7 +51,7 @@ struct Flat {
     hint: Option<Hint>,
     tags: Option<Arc<Tags>>,
     plan: Option<Box<FlatPlan>>,
-    ends: [u32; 6],
+    ends: [usize; 6],
 }
 
 /// An auto_explain record's plan, read on the worker.
@@ -63,13 +63,13 @@ struct FlatPlan {
 
 impl PgChunk {
     fn push(&mut self, r: &PgRecord, plan: Option<Box<FlatPlan>>) {
-        let mut ends = [0u32; 6];
+        let mut ends = [0usize; 6];
         for (i, f) in [&r.session, &r.user, &r.db, &r.app, &r.client, &r.message]
             .into_iter()
             .enumerate()
         {
             self.text.push_str(f);
-            ends[i] = self.text.len() as u32;
+            ends[i] = self.text.len();
         }
         self.records.push(Flat {
             line: r.line,
@@ -87,8 +87,8 @@ impl PgChunk {
         self.records.iter().map(move |f| {
             let mut field = [""; 6];
             for (i, end) in f.ends.iter().enumerate() {
-                field[i] = &self.text[start..*end as usize];
-                start = *end as usize;
+                field[i] = &self.text[start..*end];
+                start = *end;
             }
             RecordView {
                 line: f.line,
@@ -122,7 +122,7 @@ struct Pool {
     mysql: Mutex<Vec<MysqlBuffers>>,
 }
 
-type MysqlBuffers = (Vec<QueryEvent>, String, Vec<u32>);
+type MysqlBuffers = (Vec<QueryEvent>, String, Vec<usize>);
 
 /// More than the chunks that can be in flight; the rest are dropped.
 const POOL_MAX: usize = 64;
@@ -171,7 +171,7 @@ impl Pool {
         ends.reserve(bytes / 256);
         (ev, sql, ends)
     }
-    fn put_mysql(&self, mut ev: Vec<QueryEvent>, mut sql: String, mut ends: Vec<u32>) {
+    fn put_mysql(&self, mut ev: Vec<QueryEvent>, mut sql: String, mut ends: Vec<usize>) {
         ev.clear();
         sql.clear();
         ends.clear();
@@ -198,7 +198,7 @@ enum Items {
         /// on another thread than the allocation waits on that thread's allocator lock.
         events: Vec<QueryEvent>,
         sql: String,
-        ends: Vec<u32>,
+        ends: Vec<usize>,
         invalid: Vec<(u64, String)>,
         /// The last `# Time:` of the chunk: it holds for the next chunk's first events.
         last_time: Option<i64>,
@@ -296,7 +296,7 @@ impl Hinter {
 struct Collect<'a> {
     events: Vec<QueryEvent>,
     sql: String,
-    ends: Vec<u32>,
+    ends: Vec<usize>,
     hinter: &'a mut Hinter,
 }
 
@@ -306,7 +306,7 @@ impl EventSink for Collect<'_> {
         ev.hint = Some(h);
         ev.tags = t;
         self.sql.push_str(&ev.sql);
-        self.ends.push(self.sql.len() as u32);
+        self.ends.push(self.sql.len());
         ev.sql = String::new();
         self.events.push(ev);
     }
@@ -368,6 +368,7 @@ fn may_start(
     prev: &[u8],
     opts: &ReadOptions,
     scratch: &mut PgRecord,
+    overgrown: bool,
 ) -> bool {
     let Ok(line) = std::str::from_utf8(line) else {
         return false;
@@ -387,12 +388,21 @@ fn may_start(
                     w.eq_ignore_ascii_case("use ") || w.eq_ignore_ascii_case("set ")
                 })
         }
-        _ => matches!(
-            pg_stderr::parse_line(line, scratch, opts.prefix.as_ref(), opts.year),
-            pg_stderr::Line::Header
-        ),
+        _ => match pg_stderr::parse_line(line, scratch, opts.prefix.as_ref(), opts.year) {
+            pg_stderr::Line::Header => true,
+            // Megabytes of lines that are not log entries (a log with something else
+            // pasted in): cut before one of them rather than hold it all. The only
+            // difference from one thread: an entry's continuation lines that come after
+            // such a line are counted as unrecognized instead of joining it.
+            pg_stderr::Line::Unrecognized => overgrown,
+            _ => false,
+        },
     }
 }
+
+/// How far past the target size a chunk may grow looking for an entry start before
+/// [`may_start`] accepts a line that is not part of any entry.
+const OVERGROWN: usize = 16 << 20;
 
 /// Cuts the stream into chunks that start at entry starts; `send` returns false when
 /// the receiving side has gone.
@@ -449,6 +459,7 @@ fn split(
                 &buf[prev_start..start - 1],
                 opts,
                 &mut scratch,
+                start > chunk + OVERGROWN,
             ) {
                 break start;
             }
@@ -574,8 +585,8 @@ fn fold(
                 } => {
                     let mut start = 0;
                     for (mut ev, end) in events.drain(..).zip(&ends) {
-                        ev.sql = sql[start..*end as usize].to_string();
-                        start = *end as usize;
+                        ev.sql = sql[start..*end].to_string();
+                        start = *end;
                         ev.line += base;
                         if ev.at.is_none() {
                             ev.at = last_time;
