@@ -279,14 +279,7 @@ pub fn read_one_thread(
 ) -> io::Result<()> {
     match format {
         Format::MysqlSlow => {
-            let mut p = mysql_slow::MysqlSlow::new(file);
-            for_each_line(Lines::Read(reader), stats, |line, no, st| {
-                match p.line(line, no, sink) {
-                    mysql_slow::Kind::Blank => {}
-                    _ => st.recognized_lines += 1,
-                }
-            })?;
-            p.finish(sink);
+            let mut p = read_mysql(Lines::Read(reader), file, stats, sink)?;
             for (line, why) in std::mem::take(&mut p.invalid) {
                 stats.unrecognized(line, &why);
             }
@@ -369,6 +362,23 @@ pub fn read_one_thread(
         }
     }
     Ok(())
+}
+
+/// Reads MySQL slow log lines into `sink`; returns the parser for what it kept
+/// (invalid entries, the last `# Time:`).
+fn read_mysql(
+    lines: Lines,
+    file: usize,
+    stats: &mut FileStats,
+    sink: &mut dyn EventSink,
+) -> io::Result<mysql_slow::MysqlSlow> {
+    let mut p = mysql_slow::MysqlSlow::new(file);
+    for_each_line(lines, stats, |line, no, st| match p.line(line, no, sink) {
+        mysql_slow::Kind::Blank => {}
+        _ => st.recognized_lines += 1,
+    })?;
+    p.finish(sink);
+    Ok(p)
 }
 
 /// Groups stderr lines into records (a header line and its continuation lines) and

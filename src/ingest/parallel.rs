@@ -18,7 +18,7 @@ use rustc_hash::FxHashMap;
 
 use super::pg::{self, PgRecord, PgState, RecordView, Severity};
 use super::{
-    FileStats, Format, Lines, ReadOptions, for_each_line, mysql_slow, pg_stderr, read_stderr,
+    FileStats, Format, Lines, ReadOptions, mysql_slow, pg_stderr, read_mysql, read_stderr,
 };
 use crate::aggregate::{PlanFacts, Tags, text_hash};
 use crate::event::{EventSink, Hint, QueryEvent};
@@ -324,7 +324,6 @@ fn parse_chunk(
     let mut stats = FileStats::default();
     let items = match format {
         Format::MysqlSlow => {
-            let mut p = mysql_slow::MysqlSlow::new(file);
             let (events, sql, ends) = pool.mysql(data.len());
             let mut sink = Collect {
                 events,
@@ -332,13 +331,7 @@ fn parse_chunk(
                 ends,
                 hinter,
             };
-            for_each_line(Lines::Slice(data), &mut stats, |line, no, st| {
-                match p.line(line, no, &mut sink) {
-                    mysql_slow::Kind::Blank => {}
-                    _ => st.recognized_lines += 1,
-                }
-            })?;
-            p.finish(&mut sink);
+            let mut p = read_mysql(Lines::Slice(data), file, &mut stats, &mut sink)?;
             Items::Mysql {
                 events: sink.events,
                 sql: sink.sql,
