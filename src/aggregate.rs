@@ -32,6 +32,17 @@ pub struct Filters {
 }
 
 impl Filters {
+    fn is_empty(&self) -> bool {
+        self.since.is_none()
+            && self.until.is_none()
+            && self.include_db.is_empty()
+            && self.exclude_db.is_empty()
+            && self.include_user.is_empty()
+            && self.exclude_user.is_empty()
+            && self.include_app.is_empty()
+            && self.exclude_app.is_empty()
+    }
+
     fn keep(&self, ev: &QueryEvent) -> bool {
         if let Some(at) = ev.at
             && (self.since.is_some_and(|s| at < s) || self.until.is_some_and(|u| at >= u))
@@ -395,6 +406,8 @@ pub struct Aggregator {
     fp_cache: FxHashMap<(u64, bool), Fingerprint>,
     pub totals: Totals,
     filters: Filters,
+    /// No filter given: the per-event check is skipped.
+    keep_all: bool,
     norm: Normalizer,
     pub dialect: Dialect,
     pub seq: Sequences,
@@ -432,6 +445,7 @@ impl Aggregator {
             groups: FxHashMap::default(),
             fp_cache: FxHashMap::default(),
             totals: Totals::default(),
+            keep_all: filters.is_empty(),
             filters,
             norm: Normalizer::new(),
             dialect: Dialect::Postgres,
@@ -541,7 +555,7 @@ impl Aggregator {
 
 impl EventSink for Aggregator {
     fn event(&mut self, ev: QueryEvent) {
-        if !self.filters.keep(&ev) {
+        if !self.keep_all && !self.filters.keep(&ev) {
             self.totals.filtered_out += 1;
             return;
         }
@@ -646,7 +660,7 @@ impl EventSink for Aggregator {
     }
 
     fn note(&mut self, ev: &QueryEvent, note: SideNote) {
-        if !self.filters.keep(ev) {
+        if !self.keep_all && !self.filters.keep(ev) {
             return;
         }
         let g = self.group(ev, text_hash(&ev.sql));

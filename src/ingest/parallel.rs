@@ -50,6 +50,7 @@ struct Flat {
     severity: Option<Severity>,
     hint: Option<Hint>,
     tags: Option<Arc<Tags>>,
+    timed: Option<(f64, usize)>,
     plan: Option<Box<FlatPlan>>,
     ends: [usize; 6],
 }
@@ -62,7 +63,7 @@ struct FlatPlan {
 }
 
 impl PgChunk {
-    fn push(&mut self, r: &PgRecord, plan: Option<Box<FlatPlan>>) {
+    fn push(&mut self, r: &PgRecord, timed: Option<(f64, usize)>, plan: Option<Box<FlatPlan>>) {
         let mut ends = [0usize; 6];
         for (i, f) in [&r.session, &r.user, &r.db, &r.app, &r.client, &r.message]
             .into_iter()
@@ -77,6 +78,7 @@ impl PgChunk {
             severity: r.severity,
             hint: r.hint,
             tags: r.tags.clone(),
+            timed,
             plan,
             ends,
         });
@@ -104,6 +106,7 @@ impl PgChunk {
                 statement: None,
                 hint: f.hint,
                 tags: f.tags.as_ref(),
+                timed: f.timed,
                 plan_facts: f.plan.as_ref().map(|p| &p.facts),
                 plan_hint: f.plan.as_ref().and_then(|p| p.hint),
                 plan_tags: f.plan.as_ref().and_then(|p| p.tags.as_ref()),
@@ -256,14 +259,19 @@ impl Hinter {
 
     /// The statement a PostgreSQL record will become an event for, as [`PgState`] reads
     /// it, and an auto_explain plan's facts.
-    fn pg_record(&mut self, r: &mut PgRecord) -> Option<Box<FlatPlan>> {
+    fn pg_record(&mut self, r: &mut PgRecord) -> (Option<(f64, usize)>, Option<Box<FlatPlan>>) {
         if r.severity != Some(Severity::Log) {
-            return None;
+            return (None, None);
         }
         let msg = r.message.as_str();
+        let mut timed = None;
         let sql = match msg.strip_prefix("duration: ") {
             Some(rest) => {
-                let after = pg::parse_duration(rest)?.1.trim_start_matches([' ', '\t']);
+                let Some((ms, after)) = pg::parse_duration(rest) else {
+                    return (None, None);
+                };
+                let after = after.trim_start_matches([' ', '\t']);
+                timed = Some((ms, msg.len() - after.len()));
                 if let Some(plan) = after.strip_prefix("plan:") {
                     let plan = plan.trim_start_matches([' ', '\n', '\r']);
                     let (hint, tags) = match pg::plan_query_text(plan) {
@@ -273,11 +281,12 @@ impl Hinter {
                         }
                         None => (None, None),
                     };
-                    return Some(Box::new(FlatPlan {
+                    let plan = Box::new(FlatPlan {
                         facts: Arc::new(PlanFacts::of(plan)),
                         hint,
                         tags,
-                    }));
+                    });
+                    return (timed, Some(plan));
                 }
                 pg::statement_text(after)
             }
@@ -288,7 +297,7 @@ impl Hinter {
             r.hint = Some(h);
             r.tags = t;
         }
-        None
+        (timed, None)
     }
 }
 
@@ -344,8 +353,8 @@ fn parse_chunk(
             // Records hold the chunk's text minus line prefixes' punctuation.
             let mut chunk = pool.pg(data.len());
             read_stderr(Lines::Slice(data), opts, &mut stats, |rec| {
-                let plan = hinter.pg_record(rec);
-                chunk.push(rec, plan);
+                let (timed, plan) = hinter.pg_record(rec);
+                chunk.push(rec, timed, plan);
             })?;
             Items::Pg(chunk)
         }

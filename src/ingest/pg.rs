@@ -82,6 +82,9 @@ pub struct RecordView<'a> {
     pub statement: Option<&'a str>,
     pub hint: Option<Hint>,
     pub tags: Option<&'a Arc<Tags>>,
+    /// `duration: N ms` read by a reader thread: N and where the rest of the message
+    /// starts (after the spaces).
+    pub timed: Option<(f64, usize)>,
     /// For an auto_explain record, read by a reader thread: the plan's facts and the
     /// hint of its `Query Text`.
     pub plan_facts: Option<&'a Arc<PlanFacts>>,
@@ -105,6 +108,7 @@ impl PgRecord {
             statement: self.statement.as_deref(),
             hint: self.hint,
             tags: self.tags.as_ref(),
+            timed: None,
             plan_facts: None,
             plan_hint: None,
             plan_tags: None,
@@ -389,12 +393,18 @@ impl Cx {
 
     fn log_message(&mut self, r: &RecordView, s: &mut Session, sink: &mut dyn EventSink) {
         let msg = r.message;
-        if let Some(rest) = msg.strip_prefix("duration: ") {
-            let Some((ms, after)) = parse_duration(rest) else {
+        // A reader thread may have read the duration already (`timed`).
+        let timed = match r.timed {
+            Some((ms, at)) => Some(Some((ms, &msg[at..]))),
+            None => msg.strip_prefix("duration: ").map(|rest| {
+                parse_duration(rest).map(|(ms, after)| (ms, after.trim_start_matches([' ', '\t'])))
+            }),
+        };
+        if let Some(timed) = timed {
+            let Some((ms, after)) = timed else {
                 self.flush(s, sink);
                 return;
             };
-            let after = after.trim_start_matches([' ', '\t']);
             if after.is_empty() {
                 // log_duration: the duration of the statement logged earlier by log_statement.
                 if s.untimed {
