@@ -128,6 +128,9 @@ impl RepeatStats {
 
 pub struct Sequences {
     cfg: SeqConfig,
+    /// Value lists of closed loop candidates, reused by new ones: most statements open
+    /// a candidate that closes soon after, and this saves an allocation each time.
+    spare: Vec<Vec<u64>>,
     sessions: FxHashMap<String, SessionState>,
     pub loops: FxHashMap<(Option<Fingerprint>, Fingerprint), LoopStats>,
     pub repeats: FxHashMap<Fingerprint, RepeatStats>,
@@ -140,6 +143,7 @@ impl Sequences {
     pub fn new(cfg: SeqConfig) -> Self {
         Sequences {
             cfg,
+            spare: Vec::new(),
             sessions: FxHashMap::default(),
             loops: FxHashMap::default(),
             repeats: FxHashMap::default(),
@@ -168,7 +172,7 @@ impl Sequences {
                 };
                 let b2b = st.last_exact == Some(e.exact);
                 let cfg = self.cfg;
-                let closed = step(st, e, &cfg);
+                let closed = step(st, e, &cfg, &mut self.spare);
                 st.last_fp = Some(e.fp);
                 st.last_exact = Some(e.exact);
                 st.last_at = e.at.or(st.last_at);
@@ -227,9 +231,14 @@ impl Sequences {
         }
     }
 
-    fn record(&mut self, a: Active, session: &str) {
-        if a.distinct() < self.cfg.min_children
-            || (a.distinct() as f64) < self.cfg.min_distinct_ratio * a.count as f64
+    fn record(&mut self, mut a: Active, session: &str) {
+        let distinct = a.distinct();
+        if self.spare.len() < 64 {
+            a.distinct.clear();
+            self.spare.push(std::mem::take(&mut a.distinct));
+        }
+        if distinct < self.cfg.min_children
+            || (distinct as f64) < self.cfg.min_distinct_ratio * a.count as f64
         {
             return;
         }
@@ -278,7 +287,12 @@ impl Sequences {
 }
 
 /// Advances one session by one execution; returns the loop candidates that ended.
-fn step(st: &mut SessionState, e: &Exec, cfg: &SeqConfig) -> Vec<Active> {
+fn step(
+    st: &mut SessionState,
+    e: &Exec,
+    cfg: &SeqConfig,
+    spare: &mut Vec<Vec<u64>>,
+) -> Vec<Active> {
     // Timestamps with whole-second resolution (MariaDB) cannot measure small gaps.
     let slack = match e.at {
         Some(a) if a % 1000 == 0 => 1000.0,
@@ -350,7 +364,11 @@ fn step(st: &mut SessionState, e: &Exec, cfg: &SeqConfig) -> Vec<Active> {
             child: e.fp,
             parent,
             count: 1,
-            distinct: vec![e.exact],
+            distinct: {
+                let mut d = spare.pop().unwrap_or_default();
+                d.push(e.exact);
+                d
+            },
             distinct_overflow: false,
             last_end: e.at,
             ms: e.duration_ms.unwrap_or(0.0),
