@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 use sketches_ddsketch::{Config as SketchConfig, DDSketch};
 
 use crate::event::{Dialect, EventSink, QueryEvent, SideNote};
-use crate::fingerprint::{Fingerprint, Normalizer, Style};
+use crate::fingerprint::{Fingerprint, Normalizer, Style, TextCache};
 use crate::sequence::{Exec, Role, SeqConfig, Sequences};
 use crate::sql::tags;
 
@@ -398,12 +398,12 @@ pub(crate) fn text_hash(sql: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(sql.as_bytes())
 }
 
-/// Raw statement texts remembered with their fingerprint.
-const FP_CACHE_CAP: usize = 1 << 16;
+/// Raw statement texts remembered with their fingerprint, per generation.
+const FP_CACHE_CAP: usize = 1 << 13;
 
 pub struct Aggregator {
     pub groups: FxHashMap<Fingerprint, Group>,
-    fp_cache: FxHashMap<(u64, bool), Fingerprint>,
+    fp_cache: TextCache,
     pub totals: Totals,
     filters: Filters,
     /// No filter given: the per-event check is skipped.
@@ -443,7 +443,7 @@ impl Aggregator {
     pub fn new(filters: Filters, seq: SeqConfig) -> Self {
         Aggregator {
             groups: FxHashMap::default(),
-            fp_cache: FxHashMap::default(),
+            fp_cache: TextCache::new(FP_CACHE_CAP),
             totals: Totals::default(),
             keep_all: filters.is_empty(),
             filters,
@@ -463,21 +463,24 @@ impl Aggregator {
         let mysql = self.dialect == Dialect::Mysql;
         // Prepared statements repeat their exact text: the hash of the raw text (an order
         // of magnitude cheaper than tokenizing) finds the fingerprint again.
-        let (fp, new_text) = match (ev.hint, self.fp_cache.get(&(raw, mysql))) {
+        // The same text in a MySQL and a PostgreSQL log may lex differently.
+        let key = if mysql {
+            raw ^ 0x9e37_79b9_7f4a_7c15
+        } else {
+            raw
+        };
+        let (fp, new_text) = match ev.hint {
             // A reader thread fingerprinted it, and read its tags if the text was new to
             // it (the first time a text appears it is new to whichever thread reads it).
-            (Some((h, fp)), _) if h == raw => (fp, false),
-            (_, Some(fp)) => (*fp, false),
-            _ => {
-                let fp = self.norm.fingerprint(&ev.sql, mysql);
-                if self.fp_cache.len() >= FP_CACHE_CAP {
-                    // Texts with inlined literals rarely repeat: start over rather than
-                    // grow with the log.
-                    self.fp_cache.clear();
+            Some((h, fp)) if h == raw => (fp, false),
+            _ => match self.fp_cache.get(key) {
+                Some(fp) => (fp, false),
+                None => {
+                    let fp = self.norm.fingerprint(&ev.sql, mysql);
+                    self.fp_cache.insert(key, fp);
+                    (fp, true)
                 }
-                self.fp_cache.insert((raw, mysql), fp);
-                (fp, true)
-            }
+            },
         };
         let dialect = self.dialect;
         let norm = &mut self.norm;

@@ -41,6 +41,46 @@ impl std::str::FromStr for Fingerprint {
     }
 }
 
+/// Fingerprints of statement texts already seen, by the hash of the exact text, in two
+/// generations: when the young one is full, the old one is dropped and the young one
+/// becomes old; a hit in the old one moves back to the young one. Texts that repeat
+/// (prepared statements) stay, texts with inlined values (which rarely repeat) pass
+/// through, and memory does not grow with the log.
+pub struct TextCache {
+    young: rustc_hash::FxHashMap<u64, Fingerprint>,
+    old: rustc_hash::FxHashMap<u64, Fingerprint>,
+    cap: usize,
+}
+
+impl TextCache {
+    /// `cap` texts per generation.
+    pub fn new(cap: usize) -> Self {
+        TextCache {
+            young: Default::default(),
+            old: Default::default(),
+            cap,
+        }
+    }
+
+    pub fn get(&mut self, hash: u64) -> Option<Fingerprint> {
+        if let Some(fp) = self.young.get(&hash) {
+            return Some(*fp);
+        }
+        let fp = self.old.remove(&hash)?;
+        self.insert(hash, fp);
+        Some(fp)
+    }
+
+    pub fn insert(&mut self, hash: u64, fp: Fingerprint) {
+        if self.young.len() >= self.cap {
+            // Reuse the old generation's table for the new young one.
+            std::mem::swap(&mut self.young, &mut self.old);
+            self.young.clear();
+        }
+        self.young.insert(hash, fp);
+    }
+}
+
 /// How placeholders are written in the normalized text. The hash never depends on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Style {

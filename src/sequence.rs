@@ -5,7 +5,7 @@
 //! active loop candidates each, idle sessions swept) plus one entry per (parent, child)
 //! pair and a capped set of parameter hashes per read statement.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::fingerprint::Fingerprint;
 
@@ -95,8 +95,9 @@ pub struct LoopStats {
     pub child_ms: f64,
     pub max_children: u32,
     pub min_children: u32,
-    /// Sessions the loop ran in (hashes of their ids: only their number is reported).
-    pub sessions: FxHashSet<u64>,
+    /// Sessions the loop ran in, up to 64: sorted 32-bit hashes of their ids (only their
+    /// number is reported; a few hundred bytes per loop pattern at most).
+    pub sessions: Vec<u32>,
     /// Where the first occurrence's first child was logged.
     pub first_file: usize,
     pub first_line: u64,
@@ -253,9 +254,11 @@ impl Sequences {
         l.child_ms += a.ms;
         l.max_children = l.max_children.max(a.count);
         l.min_children = l.min_children.min(a.count);
-        if l.sessions.len() < 64 {
-            l.sessions
-                .insert(xxhash_rust::xxh3::xxh3_64(session.as_bytes()));
+        let h = xxhash_rust::xxh3::xxh3_64(session.as_bytes()) as u32;
+        if l.sessions.len() < 64
+            && let Err(at) = l.sessions.binary_search(&h)
+        {
+            l.sessions.insert(at, h);
         }
     }
 

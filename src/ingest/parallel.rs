@@ -22,7 +22,7 @@ use super::{
 };
 use crate::aggregate::{PlanFacts, Tags, text_hash};
 use crate::event::{EventSink, Hint, QueryEvent};
-use crate::fingerprint::{Fingerprint, Normalizer};
+use crate::fingerprint::{Normalizer, TextCache};
 
 /// Target chunk size: large enough that per-chunk overhead vanishes, small enough that
 /// the chunks in flight (a few per worker) stay a small part of the memory budget.
@@ -217,7 +217,7 @@ struct Parsed {
 /// their hash so they are tokenized once per worker.
 struct Hinter {
     norm: Normalizer,
-    cache: FxHashMap<u64, Fingerprint>,
+    cache: TextCache,
     /// Tags handed out, shared: texts that differ by a trace id carry the same tags,
     /// and the thread that folds then never frees what this thread allocated.
     tags: FxHashMap<Tags, Arc<Tags>>,
@@ -228,7 +228,7 @@ impl Hinter {
     fn new(mysql: bool) -> Self {
         Hinter {
             norm: Normalizer::new(),
-            cache: FxHashMap::default(),
+            cache: TextCache::new(1 << 13),
             tags: FxHashMap::default(),
             mysql,
         }
@@ -237,13 +237,10 @@ impl Hinter {
     /// The text's hint, and its tags when the text is new to this thread.
     fn hint(&mut self, sql: &str) -> (Hint, Option<Arc<Tags>>) {
         let h = text_hash(sql);
-        if let Some(fp) = self.cache.get(&h) {
-            return ((h, *fp), None);
+        if let Some(fp) = self.cache.get(h) {
+            return ((h, fp), None);
         }
         let fp = self.norm.fingerprint(sql, self.mysql);
-        if self.cache.len() >= 1 << 16 {
-            self.cache.clear();
-        }
         self.cache.insert(h, fp);
         let tags = Tags::of(sql).map(|t| {
             if self.tags.len() >= 4096 {
