@@ -316,6 +316,7 @@ impl EventSink for Collect<'_> {
         ev.sql = String::new();
         self.events.push(ev);
     }
+    // The slow log reader emits no side notes (errors, temp files): nothing to carry.
     fn note(&mut self, _: &QueryEvent, _: crate::event::SideNote) {}
 }
 
