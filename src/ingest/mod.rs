@@ -295,7 +295,7 @@ pub fn read_one_thread(
         Format::Csvlog => {
             let mut state = PgState::new(file);
             let mut row = pg_csv::CsvRow::default();
-            let mut fields = Vec::new();
+            let mut fields = pg_csv::Fields::default();
             let mut rec = PgRecord::default();
             for_each_line(Lines::Read(reader), stats, |line, no, st| {
                 if !row.is_open() && line.trim().is_empty() {
@@ -303,21 +303,20 @@ pub fn read_one_thread(
                 }
                 if row.push(line, no) {
                     let first = row.first_line;
-                    let text = row.take();
-                    pg_csv::split_fields(&text, &mut fields);
+                    pg_csv::split_fields(row.text(), &mut fields);
                     if pg_csv::to_record(&fields, first, &mut rec) {
                         st.recognized_lines += no - first + 1;
                         state.record(&rec.view(), sink);
                     } else {
-                        st.unrecognized(first, &text);
+                        st.unrecognized(first, row.text());
                     }
+                    row.clear();
                 }
             })?;
             if row.is_open() {
-                // A truncated last row: keep what it has.
+                // A truncated last row: keep what it has, its open quote closed.
                 let first = row.first_line;
-                let mut text = row.take();
-                text.push('"');
+                let text = format!("{}\"", row.text());
                 pg_csv::split_fields(&text, &mut fields);
                 if pg_csv::to_record(&fields, first, &mut rec) {
                     state.record(&rec.view(), sink);

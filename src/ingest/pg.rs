@@ -57,9 +57,10 @@ pub struct PgRecord {
     pub app: String,
     pub client: String,
     pub message: String,
-    /// csvlog / jsonlog carry DETAIL and the failing statement in the same record.
-    pub detail: Option<String>,
-    pub statement: Option<String>,
+    /// csvlog / jsonlog carry DETAIL and the failing statement in the same record
+    /// (empty: none; reused buffers, like the fields above).
+    pub detail: String,
+    pub statement: String,
     /// See [`QueryEvent::hint`]: the fingerprint of the statement in `message`.
     pub hint: Option<Hint>,
     pub tags: Option<Arc<Tags>>,
@@ -104,8 +105,8 @@ impl PgRecord {
             app: &self.app,
             client: &self.client,
             message: &self.message,
-            detail: self.detail.as_deref(),
-            statement: self.statement.as_deref(),
+            detail: (!self.detail.is_empty()).then_some(self.detail.as_str()),
+            statement: (!self.statement.is_empty()).then_some(self.statement.as_str()),
             hint: self.hint,
             tags: self.tags.as_ref(),
             timed: None,
@@ -125,8 +126,8 @@ impl PgRecord {
         self.app.clear();
         self.client.clear();
         self.message.clear();
-        self.detail = None;
-        self.statement = None;
+        self.detail.clear();
+        self.statement.clear();
         self.hint = None;
         self.tags = None;
     }

@@ -28,9 +28,15 @@ impl CsvRow {
         !self.in_quote
     }
 
-    pub fn take(&mut self) -> String {
+    /// The row read so far (for the one that completed, or a truncated last one).
+    pub fn text(&self) -> &str {
+        &self.buf
+    }
+
+    /// Starts the next row, keeping the buffer.
+    pub fn clear(&mut self) {
         self.in_quote = false;
-        std::mem::take(&mut self.buf)
+        self.buf.clear();
     }
 
     pub fn is_open(&self) -> bool {
@@ -38,62 +44,85 @@ impl CsvRow {
     }
 }
 
+/// One row's fields, unescaped side by side in one reusable buffer (a csvlog row has
+/// two dozen fields: no allocation per field per row).
+#[derive(Default)]
+pub struct Fields {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Fields {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.text[start..end])
+    }
+}
+
 /// Splits one CSV row into fields (doubled quotes unescaped).
-pub fn split_fields(row: &str, out: &mut Vec<String>) {
-    out.clear();
-    let mut field = String::new();
+pub fn split_fields(row: &str, out: &mut Fields) {
+    out.text.clear();
+    out.ends.clear();
     let mut in_quote = false;
     let mut chars = row.chars().peekable();
     while let Some(c) = chars.next() {
         if in_quote {
             if c == '"' {
                 if chars.peek() == Some(&'"') {
-                    field.push('"');
+                    out.text.push('"');
                     chars.next();
                 } else {
                     in_quote = false;
                 }
             } else {
-                field.push(c);
+                out.text.push(c);
             }
         } else if c == '"' {
             in_quote = true;
         } else if c == ',' {
-            out.push(std::mem::take(&mut field));
+            out.ends.push(out.text.len());
         } else {
-            field.push(c);
+            out.text.push(c);
         }
     }
-    out.push(field);
+    out.ends.push(out.text.len());
 }
 
 /// Fills `rec` from csvlog columns (PostgreSQL 9.0–17 layouts). Returns false when the
 /// row is not a csvlog row.
-pub fn to_record(f: &[String], line: u64, rec: &mut PgRecord) -> bool {
+pub fn to_record(f: &Fields, line: u64, rec: &mut PgRecord) -> bool {
+    let field = |i: usize| f.get(i).unwrap_or("");
     if f.len() < 14 {
         return false;
     }
-    let Some(sev) = Severity::from_word(f[11].as_bytes()) else {
+    let Some(sev) = Severity::from_word(field(11).as_bytes()) else {
         return false;
     };
-    let Some((at, _)) = timeparse::parse_iso(f[0].as_bytes()) else {
+    let Some((at, _)) = timeparse::parse_iso(field(0).as_bytes()) else {
         return false;
     };
     rec.clear();
     rec.line = line;
     rec.at = Some(at);
     rec.severity = Some(sev);
-    rec.user.push_str(&f[1]);
-    rec.db.push_str(&f[2]);
-    rec.session.push_str(&f[3]);
-    rec.client.push_str(f[4].split(':').next().unwrap_or(""));
-    rec.message.push_str(&f[13]);
-    let get = |i: usize| f.get(i).filter(|s| !s.is_empty()).cloned();
-    rec.detail = get(14);
-    rec.statement = get(19);
-    if let Some(app) = f.get(22) {
-        rec.app.push_str(app);
-    }
+    rec.user.push_str(field(1));
+    rec.db.push_str(field(2));
+    rec.session.push_str(field(3));
+    rec.client
+        .push_str(field(4).split(':').next().unwrap_or(""));
+    rec.message.push_str(field(13));
+    rec.detail.push_str(field(14));
+    rec.statement.push_str(field(19));
+    rec.app.push_str(field(22));
     true
 }
 
@@ -106,8 +135,8 @@ mod tests {
         let mut row = CsvRow::default();
         assert!(!row.push(r#"2021-01-04 00:22:01.903 UTC,"postgres","postgres",59,"172.24.0.1:42642",5ff25f96.3b,3,"SELECT",2021-01-04 00:21:42 UTC,3/0,0,LOG,00000,"duration: 0.658 ms  statement: SELECT 'multi',"#, 1));
         assert!(row.push(r#"'line';",,,,,,,,,"psql""#, 2));
-        let mut f = Vec::new();
-        split_fields(&row.take(), &mut f);
+        let mut f = Fields::default();
+        split_fields(row.text(), &mut f);
         let mut rec = PgRecord::default();
         assert!(to_record(&f, 1, &mut rec));
         assert_eq!(

@@ -71,8 +71,8 @@ pub fn parse(line: &str, line_no: u64, rec: &mut PgRecord, year: i64) -> JsonLin
     rec.app = s(v, &["application_name"]).unwrap_or_default();
     rec.client = s(v, &["remote_host", "connection_from"]).unwrap_or_default();
     rec.message = s(v, &["message"]).unwrap_or_default();
-    rec.detail = s(v, &["detail"]);
-    rec.statement = s(v, &["statement", "query"]);
+    rec.detail = s(v, &["detail"]).unwrap_or_default();
+    rec.statement = s(v, &["statement", "query"]).unwrap_or_default();
     JsonLine::Record
 }
 
