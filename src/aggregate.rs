@@ -613,8 +613,6 @@ impl EventSink for Aggregator {
                 g.slowest_plan = Some((d, plan.clone()));
             }
         }
-        let session = ev.session.clone();
-        let (at, duration_ms, file, line) = (ev.at, ev.duration_ms, ev.file, ev.line);
         if let Some(d) = ev.duration_ms.filter(|d| d.is_finite() && *d >= 0.0) {
             g.timed_calls += 1;
             g.total_ms += d;
@@ -653,12 +651,13 @@ impl EventSink for Aggregator {
         self.seq.exec(&Exec {
             fp,
             role,
-            session: session.as_deref(),
-            at,
-            duration_ms,
+            // Read after a sample may have taken `sql` and `params`; these are still the event's.
+            session: ev.session.as_deref(),
+            at: ev.at,
+            duration_ms: ev.duration_ms,
             exact,
-            file,
-            line,
+            file: ev.file,
+            line: ev.line,
         });
     }
 

@@ -137,7 +137,7 @@ pub fn parse_syslog(s: &[u8], year: i64) -> Option<(i64, usize)> {
 /// Epoch seconds with optional fraction (`%n`, `SET timestamp=`).
 pub fn parse_epoch(s: &[u8]) -> Option<i64> {
     let text = std::str::from_utf8(s).ok()?;
-    let v: f64 = text.trim().parse().ok()?;
+    let v = crate::scan::parse_decimal(text.trim())?;
     if !(0.0..1e11).contains(&v) {
         return None;
     }

@@ -261,10 +261,13 @@ fn session_set_line(t: &str) -> Option<Option<i64>> {
     let mut at = None;
     for part in body.split(',') {
         let (k, v) = part.split_once('=')?;
-        match k.trim().to_ascii_lowercase().as_str() {
-            "timestamp" => at = timeparse::parse_epoch(v.trim().as_bytes()),
-            "insert_id" | "last_insert_id" => {}
-            _ => return None,
+        // One per event: compared in place rather than lowercased into a new string.
+        let k = k.trim();
+        if k.eq_ignore_ascii_case("timestamp") {
+            at = timeparse::parse_epoch(v.trim().as_bytes());
+        } else if !(k.eq_ignore_ascii_case("insert_id") || k.eq_ignore_ascii_case("last_insert_id"))
+        {
+            return None;
         }
     }
     Some(at)
