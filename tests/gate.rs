@@ -123,47 +123,18 @@ fn fail_on_baseline_and_a_new_n_plus_one() {
 
 #[test]
 fn fail_on_severity_and_errors() {
-    let (code, _, _) = run(&[
-        "analyze",
-        "fixtures/rules/select-star/hit.log",
-        "--fail-on",
-        "n-plus-one",
-    ]);
-    assert_eq!(code, 0, "no N+1 in this log");
-    let (code, _, _) = run(&[
-        "analyze",
-        "fixtures/rules/select-star/hit.log",
-        "--fail-on",
-        "info",
-    ]);
-    assert_eq!(code, 1);
-    let (code, _, _) = run(&[
-        "analyze",
-        "fixtures/rules/select-star/hit.log",
-        "--fail-on",
-        "warning",
-    ]);
-    assert_eq!(code, 0, "select-star is info");
-    let (code, _, err) = run(&[
-        "analyze",
-        "fixtures/bad/not_a_log.txt",
-        "--fail-on",
-        "n-plus-one",
-    ]);
-    assert_eq!(code, 2, "{err}");
-    let (code, _, err) = run(&[
-        "analyze",
-        "fixtures/does-not-exist.log",
-        "--fail-on",
-        "warning",
-    ]);
-    assert_eq!(code, 2, "{err}");
-    let (code, _, err) = run(&[
-        "analyze",
-        "fixtures/rules/select-star/hit.log",
-        "--fail-on",
-        "loud",
-    ]);
+    let hit = "fixtures/rules/select-star/hit.log";
+    for (file, fail_on, code, why) in [
+        (hit, "n-plus-one", 0, "no N+1 in this log"),
+        (hit, "info", 1, "select-star is info"),
+        (hit, "warning", 0, "select-star is info"),
+        ("fixtures/bad/not_a_log.txt", "n-plus-one", 2, "not a log"),
+        ("fixtures/does-not-exist.log", "warning", 2, "no such file"),
+    ] {
+        let (got, _, err) = run(&["analyze", file, "--fail-on", fail_on]);
+        assert_eq!(got, code, "{file} --fail-on {fail_on}: {why}\n{err}");
+    }
+    let (code, _, err) = run(&["analyze", hit, "--fail-on", "loud"]);
     assert_eq!(code, 2);
     assert!(err.contains("--fail-on `loud`"), "{err}");
 }
