@@ -126,6 +126,88 @@ impl Normalizer {
     /// The fingerprint of `sql`. `mysql` selects MySQL lexing (double quotes delimit
     /// strings, backslash escapes in strings).
     pub fn fingerprint(&mut self, sql: &str, mysql: bool) -> Fingerprint {
+        match self.fingerprint_streaming(sql, mysql) {
+            Some(fp) => fp,
+            None => self.fingerprint_tokens(sql, mysql),
+        }
+    }
+
+    /// [`Self::fingerprint`] in one pass without a token list: the key is written as the
+    /// tokens come, and an IN / ANY / ARRAY list is cut back to one placeholder when its
+    /// closing bracket shows it was flat. Statements with VALUES (whose rows are compared
+    /// with each other) return None and take the token-list path. Equal to
+    /// [`Self::fingerprint_tokens`] by test; this is the per-event hot path.
+    fn fingerprint_streaming(&mut self, sql: &str, mysql: bool) -> Option<Fingerprint> {
+        let b = sql.as_bytes();
+        let key = &mut self.key;
+        key.clear();
+        let mut i = 0;
+        let mut prev: Option<Token> = None;
+        // An open list: where its key began (after the bracket), the closing byte, and
+        // whether a value was seen.
+        let mut list: Option<(usize, u8, bool)> = None;
+        // Where the trailing run of `;` began in the key.
+        let mut semis: Option<usize> = None;
+        while let Some((t, next)) = next_token(b, i, mysql, prev.as_ref()) {
+            i = next;
+            let text = &b[t.start..t.end];
+            if let Some((at, close, seen)) = &mut list {
+                if t.kind == Kind::Value {
+                    *seen = true;
+                } else if t.kind == Kind::Punct && text.len() == 1 && text[0] == *close {
+                    key.truncate(*at);
+                    if *seen {
+                        key.extend_from_slice(b"? ");
+                    }
+                    list = None;
+                } else if !(t.kind == Kind::Punct && (text == b"," || text == b"-")) {
+                    list = None;
+                }
+            }
+            let at = key.len();
+            match t.kind {
+                Kind::Word => {
+                    if text.len() == 6 && text.eq_ignore_ascii_case(b"values") {
+                        return None;
+                    }
+                    key.extend_from_slice(text);
+                    key[at..].make_ascii_lowercase();
+                }
+                Kind::Ident => {
+                    if mysql || is_plain_lower_ident(&sql[t.start..t.end]) {
+                        key.extend_from_slice(text);
+                        key[at..].make_ascii_lowercase();
+                    } else {
+                        key.push(b'"');
+                        key.extend_from_slice(text);
+                    }
+                }
+                Kind::Value => key.push(b'?'),
+                Kind::Punct => key.extend_from_slice(text),
+            }
+            key.push(b' ');
+            if t.kind == Kind::Punct && text == b";" {
+                semis.get_or_insert(at);
+            } else {
+                semis = None;
+            }
+            if t.kind == Kind::Punct
+                && let Some(p) = &prev
+                && ((text == b"(" && (is_word(b, p, "in") || is_word(b, p, "any")))
+                    || (text == b"[" && is_word(b, p, "array")))
+            {
+                list = Some((key.len(), if text == b"(" { b')' } else { b']' }, false));
+            }
+            prev = Some(t);
+        }
+        if let Some(at) = semis {
+            key.truncate(at);
+        }
+        Some(Fingerprint(xxhash_rust::xxh3::xxh3_64(key)))
+    }
+
+    /// The fingerprint through the token list (also what [`Self::normalize`] prints).
+    fn fingerprint_tokens(&mut self, sql: &str, mysql: bool) -> Fingerprint {
         self.prepare(sql, mysql);
         self.key.clear();
         let b = sql.as_bytes();
@@ -163,7 +245,7 @@ impl Normalizer {
     /// The fingerprint and the normalized text (whitespace collapsed, comments dropped,
     /// values replaced by placeholders, lists collapsed, original case kept).
     pub fn normalize(&mut self, sql: &str, mysql: bool, style: Style) -> (Fingerprint, String) {
-        let fp = self.fingerprint(sql, mysql);
+        let fp = self.fingerprint_tokens(sql, mysql);
         let b = sql.as_bytes();
         let mut out = String::with_capacity(sql.len().min(4096));
         let mut n = 0;
@@ -262,8 +344,18 @@ fn is_word_char(c: u8) -> bool {
 
 /// Splits `b` into tokens. Never fails: an unterminated string or comment runs to the end.
 fn tokenize(b: &[u8], mysql: bool, out: &mut Vec<Token>) {
-    let n = b.len();
     let mut i = 0;
+    while let Some((t, next)) = next_token(b, i, mysql, out.last()) {
+        out.push(t);
+        i = next;
+    }
+}
+
+/// The token after whitespace and comments from `i`, and where the scan goes on; `prev`
+/// is the token before (a `-` after an operand is an operator, not a sign).
+#[inline(always)]
+fn next_token(b: &[u8], mut i: usize, mysql: bool, prev: Option<&Token>) -> Option<(Token, usize)> {
+    let n = b.len();
     let mut space = false;
     while i < n {
         let c = b[i];
@@ -271,6 +363,24 @@ fn tokenize(b: &[u8], mysql: bool, out: &mut Vec<Token>) {
             space = true;
             i += 1;
             continue;
+        }
+        // Plain words first: they are most tokens, and no other branch starts with a
+        // word byte. A word byte followed by a quote or `&` may open a prefixed string
+        // and goes the long way.
+        if is_word_start(c) && !matches!(b.get(i + 1), Some(b'\'' | b'&')) {
+            let end = b[i + 1..]
+                .iter()
+                .position(|&d| !is_word_char(d))
+                .map_or(n, |k| i + 1 + k);
+            if !(mysql && c == b'_' && b.get(end) == Some(&b'\'')) {
+                let t = Token {
+                    kind: Kind::Word,
+                    start: i,
+                    end,
+                    space_before: space,
+                };
+                return Some((t, end));
+            }
         }
         // Comments: dropped, but they separate tokens like whitespace does.
         if c == b'-' && b.get(i + 1) == Some(&b'-') {
@@ -367,7 +477,7 @@ fn tokenize(b: &[u8], mysql: bool, out: &mut Vec<Token>) {
             kind = Kind::Value;
         } else if c.is_ascii_digit()
             || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
-            || (c == b'-' && negative_number_here(b, i, out))
+            || (c == b'-' && negative_number_here(b, i, prev))
         {
             i = skip_number(b, i);
             kind = Kind::Value;
@@ -413,14 +523,15 @@ fn tokenize(b: &[u8], mysql: bool, out: &mut Vec<Token>) {
             ts = start;
             te = i;
         }
-        out.push(Token {
+        let t = Token {
             kind,
             start: ts,
             end: te.max(ts),
             space_before: space,
-        });
-        space = false;
+        };
+        return Some((t, i));
     }
+    None
 }
 
 fn is_op_char(c: u8) -> bool {
@@ -431,14 +542,14 @@ fn is_op_char(c: u8) -> bool {
 }
 
 /// A `-` starts a negative number when what precedes it cannot end an operand.
-fn negative_number_here(b: &[u8], i: usize, prev: &[Token]) -> bool {
+fn negative_number_here(b: &[u8], i: usize, prev: Option<&Token>) -> bool {
     if !b
         .get(i + 1)
         .is_some_and(|c| c.is_ascii_digit() || *c == b'.')
     {
         return false;
     }
-    match prev.last() {
+    match prev {
         None => true,
         Some(t) => match t.kind {
             Kind::Punct => !matches!(b[t.end - 1], b')' | b']'),
@@ -666,6 +777,98 @@ mod tests {
             norm("SELECT count(*) FROM t -- trailing"),
             "SELECT count(*) FROM t"
         );
+    }
+
+    /// Token soup built to reach the streaming path's edges: lists that close, stay open,
+    /// nest, hold signs or other words; semicolons inside and at the end; comments, quoted
+    /// names, dollar quotes, negative numbers after operands.
+    #[test]
+    fn streaming_fingerprint_equals_token_list() {
+        const PIECES: &[&str] = &[
+            "SELECT",
+            "select",
+            "a",
+            "\"A\"",
+            "\"b\"",
+            "`c`",
+            "in",
+            "IN",
+            "any",
+            "ARRAY",
+            "array",
+            "(",
+            ")",
+            "[",
+            "]",
+            ",",
+            ",",
+            "-",
+            "-",
+            "1",
+            "2.5",
+            "-3",
+            "'x'",
+            "'y''z'",
+            "$1",
+            "?",
+            ";",
+            ";",
+            "=",
+            "<=",
+            "::",
+            "+",
+            "/* c */",
+            "-- c\n",
+            "# c\n",
+            "\n",
+            "$$ q $$",
+            "E'\\''",
+            "x'0f'",
+            "_utf8'a'",
+            "/*!40001 ",
+            "*/",
+            "values",
+            "NULL",
+            "or",
+            "where",
+            "between",
+            "?|",
+            ".",
+            "1e5",
+            "0x1F",
+            "`a b`",
+            "\"a b\"",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut n = Normalizer::new();
+        let (mut streamed, mut cases) = (0, 0);
+        for _ in 0..200_000 {
+            let len = (next() % 14) as usize;
+            let mut sql = String::new();
+            for _ in 0..len {
+                sql.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+                if next() % 3 != 0 {
+                    sql.push(' ');
+                }
+            }
+            for mysql in [false, true] {
+                cases += 1;
+                let fast = n.fingerprint_streaming(&sql, mysql);
+                let slow = n.fingerprint_tokens(&sql, mysql);
+                if let Some(fast) = fast {
+                    streamed += 1;
+                    assert_eq!(fast, slow, "mysql={mysql} {sql:?}");
+                }
+            }
+        }
+        // Most cases must take the streaming path, or the test proves little.
+        assert!(streamed * 10 > cases * 7, "{streamed} of {cases} streamed");
     }
 
     #[test]
