@@ -557,8 +557,8 @@ impl Aggregator {
 }
 
 impl EventSink for Aggregator {
-    fn event(&mut self, ev: QueryEvent) {
-        if !self.keep_all && !self.filters.keep(&ev) {
+    fn event(&mut self, ev: &mut QueryEvent) {
+        if !self.keep_all && !self.filters.keep(ev) {
             self.totals.filtered_out += 1;
             return;
         }
@@ -586,9 +586,9 @@ impl EventSink for Aggregator {
             ev.params.as_deref().unwrap_or("").as_bytes(),
             raw,
         );
-        let g = self.group(&ev, raw);
+        let g = self.group(ev, raw);
         g.calls += 1;
-        g.seen(&ev);
+        g.seen(ev);
         let (fp, role) = (g.fingerprint, g.role);
         if let Some(r) = ev.rows {
             *g.rows.get_or_insert(0) += r;
@@ -637,8 +637,8 @@ impl EventSink for Aggregator {
                     file: ev.file,
                     line: ev.line,
                     session: ev.session.as_deref().map(str::to_string),
-                    sql: truncate(ev.sql, MAX_SAMPLE_SQL),
-                    params: ev.params,
+                    sql: truncate(std::mem::take(&mut ev.sql), MAX_SAMPLE_SQL),
+                    params: ev.params.take(),
                 };
                 if i == g.samples.len() {
                     g.samples.push(s);

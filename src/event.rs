@@ -55,6 +55,18 @@ pub struct QueryEvent {
     pub plan_facts: Option<std::sync::Arc<crate::aggregate::PlanFacts>>,
 }
 
+impl QueryEvent {
+    /// Empties the event for reuse, keeping the capacity of its statement text.
+    pub fn reset(&mut self) {
+        let mut sql = std::mem::take(&mut self.sql);
+        sql.clear();
+        *self = QueryEvent {
+            sql,
+            ..Default::default()
+        };
+    }
+}
+
 /// A statement text's hash and fingerprint, worked out by a reader thread.
 pub type Hint = (u64, Fingerprint);
 
@@ -69,7 +81,9 @@ pub enum SideNote {
 
 /// Receives what parsers find, in log order.
 pub trait EventSink {
-    fn event(&mut self, ev: QueryEvent);
+    /// The sink takes (`std::mem::take`) what it keeps; the caller may reuse the rest,
+    /// the text buffers above all: an event costs no allocation of its own.
+    fn event(&mut self, ev: &mut QueryEvent);
     /// `sql` is the statement the note belongs to.
     fn note(&mut self, ev: &QueryEvent, note: SideNote);
 }

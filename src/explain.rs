@@ -111,7 +111,7 @@ pub fn run(args: ExplainArgs) -> Result<u8> {
         .unwrap_or_default();
     let mut agg = Aggregator::new(Filters::default(), seq_config(&settings));
     agg.dialect = dialect;
-    agg.event(QueryEvent {
+    agg.event(&mut QueryEvent {
         file: 0,
         line: 1,
         sql,

@@ -78,7 +78,7 @@ impl MysqlSlow {
             self.in_text = false;
         }
         if self.in_text {
-            let mut ev = std::mem::take(&mut self.ev);
+            let ev = &mut self.ev;
             while ev.sql.ends_with(['\n', ' ', '\t', '\r']) {
                 ev.sql.pop();
             }
@@ -91,7 +91,7 @@ impl MysqlSlow {
                 sink.event(ev);
             }
         }
-        self.ev = QueryEvent::default();
+        self.ev.reset();
         self.has_header = false;
         self.has_header_fields = false;
         self.in_text = false;
@@ -102,7 +102,7 @@ impl MysqlSlow {
         if line.starts_with('#') && self.in_text && !self.has_header && is_event_header(line) {
             // SQL before any header (a log that starts mid-event) is not an event.
             self.in_text = false;
-            self.ev = QueryEvent::default();
+            self.ev.reset();
         }
         if line.starts_with('#') && (!self.in_text || is_event_header(line)) {
             if self.in_text || self.use_line.is_some() {

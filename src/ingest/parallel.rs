@@ -307,14 +307,17 @@ struct Collect<'a> {
 }
 
 impl EventSink for Collect<'_> {
-    fn event(&mut self, mut ev: QueryEvent) {
+    fn event(&mut self, ev: &mut QueryEvent) {
         let (h, t) = self.hinter.hint(&ev.sql);
-        ev.hint = Some(h);
-        ev.tags = t;
         self.sql.push_str(&ev.sql);
         self.ends.push(self.sql.len());
-        ev.sql = String::new();
-        self.events.push(ev);
+        // The text travels in `sql`; its buffer stays with the reader for the next event.
+        let text = std::mem::take(&mut ev.sql);
+        let mut owned = std::mem::take(ev);
+        ev.sql = text;
+        owned.hint = Some(h);
+        owned.tags = t;
+        self.events.push(owned);
     }
     // The slow log reader emits no side notes (errors, temp files): nothing to carry.
     fn note(&mut self, _: &QueryEvent, _: crate::event::SideNote) {}
@@ -543,6 +546,7 @@ fn fold(
     let mut last_time: Option<i64> = None;
     let mut invalid: Vec<(u64, String)> = Vec::new();
     let mut failed: Option<io::Error> = None;
+    let mut text = String::new();
     for (seq, parsed) in rx {
         waiting.insert(seq, parsed);
         while let Some(parsed) = waiting.remove(&next) {
@@ -585,13 +589,17 @@ fn fold(
                 } => {
                     let mut start = 0;
                     for (mut ev, end) in events.drain(..).zip(&ends) {
-                        ev.sql = sql[start..*end].to_string();
+                        text.clear();
+                        text.push_str(&sql[start..*end]);
+                        ev.sql = std::mem::take(&mut text);
                         start = *end;
                         ev.line += base;
                         if ev.at.is_none() {
                             ev.at = last_time;
                         }
-                        sink.event(ev);
+                        sink.event(&mut ev);
+                        // One text buffer for all events, unless the sink kept it.
+                        text = std::mem::take(&mut ev.sql);
                     }
                     pool.put_mysql(events, sql, ends);
                     invalid.extend(inv.into_iter().map(|(l, why)| (l + base, why)));

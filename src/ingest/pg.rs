@@ -191,6 +191,8 @@ pub struct PgState {
 /// borrowed beside it.
 struct Cx {
     norm: Normalizer,
+    /// Text buffers of emitted events, for the next ones' statement and parameters.
+    spare: Vec<String>,
     file: usize,
     counters: PgCounters,
 }
@@ -201,6 +203,7 @@ impl PgState {
             sessions: FxHashMap::default(),
             cx: Cx {
                 norm: Normalizer::new(),
+                spare: Vec::new(),
                 file,
                 counters: PgCounters::default(),
             },
@@ -244,12 +247,29 @@ impl PgState {
 }
 
 impl Cx {
-    fn base_event(&self, r: &RecordView, sql: &str, n: &mut Names) -> QueryEvent {
+    fn text(&mut self, s: &str) -> String {
+        let mut t = self.spare.pop().unwrap_or_default();
+        t.push_str(s);
+        t
+    }
+
+    fn emit(&mut self, mut ev: QueryEvent, sink: &mut dyn EventSink) {
+        sink.event(&mut ev);
+        // A few buffers of ordinary size are enough to keep allocation off the path.
+        for mut t in [Some(ev.sql), ev.params].into_iter().flatten() {
+            if self.spare.len() < 16 && t.capacity() > 0 && t.capacity() <= 1 << 16 {
+                t.clear();
+                self.spare.push(t);
+            }
+        }
+    }
+
+    fn base_event(&mut self, r: &RecordView, sql: &str, n: &mut Names) -> QueryEvent {
         QueryEvent {
             file: self.file,
             line: r.line,
             at: r.at,
-            sql: sql.to_string(),
+            sql: self.text(sql),
             session: name(&mut n.session, r.session),
             user: name(&mut n.user, r.user),
             db: name(&mut n.db, r.db),
@@ -279,7 +299,7 @@ impl Cx {
                 if let (Some(p), Some(params)) =
                     (&mut s.pending, r.message.strip_prefix("parameters: "))
                 {
-                    p.params = Some(params.to_string());
+                    p.params = Some(self.text(params));
                 }
             }
             Severity::Statement | Severity::Other => {}
@@ -296,7 +316,7 @@ impl Cx {
         if let Some(d) = r.detail
             && let (Some(p), Some(params)) = (&mut s.pending, d.strip_prefix("parameters: "))
         {
-            p.params = Some(params.to_string());
+            p.params = Some(self.text(params));
         }
         if r.message.starts_with("disconnection:") {
             self.flush(s, sink);
@@ -344,7 +364,7 @@ impl Cx {
 
     fn flush(&mut self, s: &mut Session, sink: &mut dyn EventSink) {
         if let Some(p) = s.pending.take() {
-            sink.event(p);
+            self.emit(p, sink);
         }
         s.untimed = false;
     }
@@ -357,7 +377,7 @@ impl Cx {
 
     fn flush_orphan(&mut self, s: &mut Session, sink: &mut dyn EventSink) {
         if let Some(p) = s.orphan_plan.take() {
-            sink.event(p);
+            self.emit(p, sink);
         }
     }
 
@@ -385,7 +405,7 @@ impl Cx {
                 ev.plan = orphan.plan;
                 ev.plan_facts = orphan.plan_facts;
             } else {
-                sink.event(orphan);
+                self.emit(orphan, sink);
             }
         }
         s.pending = Some(ev);
