@@ -295,7 +295,7 @@ impl Group {
             plan_stats: PlanStats::default(),
             first_file: ev.file,
             first_line: ev.line,
-            example_sql: truncate(ev.sql.clone(), MAX_SAMPLE_SQL),
+            example_sql: truncated(&ev.sql, MAX_SAMPLE_SQL),
             role: role_of(&query),
             endpoints: SmallSet::default(),
             ignored_rules: SmallSet::default(),
@@ -428,15 +428,13 @@ fn role_of(query: &str) -> Role {
     }
 }
 
-fn truncate(mut sql: String, max: usize) -> String {
-    if sql.len() > max {
-        let mut cut = max;
-        while !sql.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        sql.truncate(cut);
+/// The first `max` bytes of `sql` (at a char boundary), in an allocation of that size.
+fn truncated(sql: &str, max: usize) -> String {
+    let mut cut = sql.len().min(max);
+    while !sql.is_char_boundary(cut) {
+        cut -= 1;
     }
-    sql
+    sql[..cut].to_string()
 }
 
 impl Aggregator {
@@ -637,8 +635,10 @@ impl EventSink for Aggregator {
                     file: ev.file,
                     line: ev.line,
                     session: ev.session.as_deref().map(str::to_string),
-                    sql: truncate(std::mem::take(&mut ev.sql), MAX_SAMPLE_SQL),
-                    params: ev.params.take(),
+                    // Copies, not the reader's buffers: those may be far larger than
+                    // this text, and thousands of samples stay for the whole run.
+                    sql: truncated(&ev.sql, MAX_SAMPLE_SQL),
+                    params: ev.params.clone(),
                 };
                 if i == g.samples.len() {
                     g.samples.push(s);
@@ -651,7 +651,6 @@ impl EventSink for Aggregator {
         self.seq.exec(&Exec {
             fp,
             role,
-            // Read after a sample may have taken `sql` and `params`; these are still the event's.
             session: ev.session.as_deref(),
             at: ev.at,
             duration_ms: ev.duration_ms,

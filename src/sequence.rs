@@ -132,6 +132,8 @@ pub struct Sequences {
     /// Value lists of closed loop candidates, reused by new ones: most statements open
     /// a candidate that closes soon after, and this saves an allocation each time.
     spare: Vec<Vec<u64>>,
+    /// Candidates closed by the current event (kept to save an allocation per event).
+    closed: Vec<Active>,
     sessions: FxHashMap<String, SessionState>,
     pub loops: FxHashMap<(Option<Fingerprint>, Fingerprint), LoopStats>,
     pub repeats: FxHashMap<Fingerprint, RepeatStats>,
@@ -145,6 +147,7 @@ impl Sequences {
         Sequences {
             cfg,
             spare: Vec::new(),
+            closed: Vec::new(),
             sessions: FxHashMap::default(),
             loops: FxHashMap::default(),
             repeats: FxHashMap::default(),
@@ -173,13 +176,15 @@ impl Sequences {
                 };
                 let b2b = st.last_exact == Some(e.exact);
                 let cfg = self.cfg;
-                let closed = step(st, e, &cfg, &mut self.spare);
+                let mut closed = std::mem::take(&mut self.closed);
+                step(st, e, &cfg, &mut self.spare, &mut closed);
                 st.last_fp = Some(e.fp);
                 st.last_exact = Some(e.exact);
                 st.last_at = e.at.or(st.last_at);
-                for a in closed {
+                for a in closed.drain(..) {
                     self.record(a, s);
                 }
+                self.closed = closed;
                 b2b
             }
             None => false,
@@ -295,7 +300,8 @@ fn step(
     e: &Exec,
     cfg: &SeqConfig,
     spare: &mut Vec<Vec<u64>>,
-) -> Vec<Active> {
+    closed: &mut Vec<Active>,
+) {
     // Timestamps with whole-second resolution (MariaDB) cannot measure small gaps.
     let slack = match e.at {
         Some(a) if a % 1000 == 0 => 1000.0,
@@ -317,7 +323,6 @@ fn step(
         .iter()
         .find(|a| a.child == e.fp && gap_ok(a.last_end))
         .map(|a| a.parent);
-    let mut closed = Vec::new();
     let mut matched = false;
     let mut i = 0;
     while i < st.active.len() {
@@ -383,7 +388,6 @@ fn step(
             closed.push(st.active.remove(0));
         }
     }
-    closed
 }
 
 #[cfg(test)]
