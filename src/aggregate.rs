@@ -411,6 +411,8 @@ pub struct Aggregator {
     norm: Normalizer,
     pub dialect: Dialect,
     pub seq: Sequences,
+    /// `seq` runs on a thread of its own until [`Aggregator::finish`].
+    offload: Option<crate::sequence::Offloaded>,
 }
 
 /// The statement's role from its first keyword (normalized text: no comments).
@@ -448,11 +450,24 @@ impl Aggregator {
             norm: Normalizer::new(),
             dialect: Dialect::Postgres,
             seq: Sequences::new(seq),
+            offload: None,
         }
+    }
+
+    /// Runs the N+1 / repeat tracker on a thread of its own (see
+    /// [`crate::sequence::Offloaded`]); same results, called before the first event.
+    pub fn offload_sequences(&mut self) -> std::io::Result<()> {
+        let cfg = self.seq.config();
+        let seq = std::mem::replace(&mut self.seq, Sequences::new(cfg));
+        self.offload = Some(crate::sequence::Offloaded::start(seq)?);
+        Ok(())
     }
 
     /// Ends open per-session state; call after the last event.
     pub fn finish(&mut self) {
+        if let Some(o) = self.offload.take() {
+            self.seq = o.join();
+        }
         self.seq.finish();
     }
 
@@ -648,7 +663,7 @@ impl EventSink for Aggregator {
             }
         }
         // Last, once the group is updated: one lookup of the group per event.
-        self.seq.exec(&Exec {
+        let e = Exec {
             fp,
             role,
             session: ev.session.as_deref(),
@@ -657,7 +672,11 @@ impl EventSink for Aggregator {
             exact,
             file: ev.file,
             line: ev.line,
-        });
+        };
+        match &mut self.offload {
+            Some(o) => o.exec(&e),
+            None => self.seq.exec(&e),
+        }
     }
 
     fn note(&mut self, ev: &QueryEvent, note: SideNote) {

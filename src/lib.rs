@@ -390,6 +390,9 @@ pub(crate) fn run_analysis(
         expand(&args.files)
     };
     let mut agg = Aggregator::new(filters, seq_config(&settings));
+    if opts.jobs > 1 {
+        agg.offload_sequences()?;
+    }
     let mut files: Vec<FileStats> = Vec::new();
     let mut failed = false;
 

@@ -43,6 +43,7 @@ pub enum Role {
 }
 
 /// What the tracker needs to know about one execution.
+#[derive(Clone, Copy)]
 pub struct Exec<'a> {
     pub fp: Fingerprint,
     pub role: Role,
@@ -143,6 +144,10 @@ pub struct Sequences {
 }
 
 impl Sequences {
+    pub fn config(&self) -> SeqConfig {
+        self.cfg
+    }
+
     pub fn new(cfg: SeqConfig) -> Self {
         Sequences {
             cfg,
@@ -290,6 +295,97 @@ impl Sequences {
             for a in st.active {
                 self.record(a, &k);
             }
+        }
+    }
+}
+
+/// The tracker on a thread of its own, fed executions in batches in log order: with
+/// several reader threads the thread that pairs and aggregates events is the one that
+/// bounds the run, and the tracker's per-session and per-value tables (a cache miss or
+/// two per event) are the largest part of its work that needs nothing else. The result
+/// is the same tracker state as feeding it directly.
+pub struct Offloaded {
+    batch: Batch,
+    tx: std::sync::mpsc::SyncSender<Batch>,
+    spare: std::sync::mpsc::Receiver<Batch>,
+    handle: std::thread::JoinHandle<Sequences>,
+}
+
+/// Executions with their session ids in one string (ranges), so a batch is two
+/// allocations reused from batch to batch.
+#[derive(Default)]
+struct Batch {
+    execs: Vec<(Exec<'static>, Option<(u32, u32)>)>,
+    sessions: String,
+}
+
+const BATCH: usize = 4096;
+
+impl Offloaded {
+    pub fn start(mut seq: Sequences) -> std::io::Result<Offloaded> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+        let (back, spare) = std::sync::mpsc::channel::<Batch>();
+        let handle = std::thread::Builder::new()
+            .name("qperf-seq".into())
+            .spawn(move || {
+                for mut b in rx {
+                    for (e, s) in &b.execs {
+                        let session = s.map(|(a, z)| &b.sessions[a as usize..z as usize]);
+                        seq.exec(&Exec { session, ..*e });
+                    }
+                    b.execs.clear();
+                    b.sessions.clear();
+                    let _ = back.send(b);
+                }
+                seq
+            })?;
+        Ok(Offloaded {
+            batch: Batch::default(),
+            tx,
+            spare,
+            handle,
+        })
+    }
+
+    pub fn exec(&mut self, e: &Exec) {
+        if e.role == Role::Control {
+            return;
+        }
+        let b = &mut self.batch;
+        let session = e.session.map(|s| {
+            let a = b.sessions.len() as u32;
+            b.sessions.push_str(s);
+            (a, b.sessions.len() as u32)
+        });
+        b.execs.push((
+            Exec {
+                session: None,
+                ..*e
+            },
+            session,
+        ));
+        if b.execs.len() >= BATCH {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        let next = self.spare.try_recv().unwrap_or_default();
+        let full = std::mem::replace(&mut self.batch, next);
+        // The receiver ends only when this sender is dropped (or it panicked, which
+        // `join` reports).
+        let _ = self.tx.send(full);
+    }
+
+    /// Waits for the thread to take in everything sent, and returns the tracker.
+    pub fn join(mut self) -> Sequences {
+        if !self.batch.execs.is_empty() {
+            self.send();
+        }
+        drop(self.tx);
+        match self.handle.join() {
+            Ok(seq) => seq,
+            Err(p) => std::panic::resume_unwind(p),
         }
     }
 }

@@ -156,17 +156,39 @@ struct Names {
     client: Option<Name>,
 }
 
-fn name(slot: &mut Option<Name>, s: &str) -> Option<Name> {
+fn name(slot: &mut Option<Name>, s: &str, shared: Option<&mut Interned>) -> Option<Name> {
     if s.is_empty() || s == "[unknown]" {
         return None;
     }
     match slot {
         Some(n) if **n == *s => Some(n.clone()),
         _ => {
-            let n: Name = Name::from(s);
+            let n: Name = match shared {
+                Some(t) => t.get(s),
+                None => Name::from(s),
+            };
             *slot = Some(n.clone());
             Some(n)
         }
+    }
+}
+
+/// Users, databases and applications as one allocation each across sessions, so the
+/// aggregator's per-statement sets recognize them by pointer. Few in any log; past the
+/// cap (a log with a user per session) new ones are simply not shared.
+#[derive(Default)]
+struct Interned(FxHashMap<Box<str>, Name>);
+
+impl Interned {
+    fn get(&mut self, s: &str) -> Name {
+        if let Some(n) = self.0.get(s) {
+            return n.clone();
+        }
+        let n = Name::from(s);
+        if self.0.len() < 4096 {
+            self.0.insert(s.into(), n.clone());
+        }
+        n
     }
 }
 
@@ -193,6 +215,7 @@ struct Cx {
     norm: Normalizer,
     /// Text buffers of emitted events, for the next ones' statement and parameters.
     spare: Vec<String>,
+    interned: Interned,
     file: usize,
     counters: PgCounters,
 }
@@ -204,6 +227,7 @@ impl PgState {
             cx: Cx {
                 norm: Normalizer::new(),
                 spare: Vec::new(),
+                interned: Interned::default(),
                 file,
                 counters: PgCounters::default(),
             },
@@ -270,11 +294,11 @@ impl Cx {
             line: r.line,
             at: r.at,
             sql: self.text(sql),
-            session: name(&mut n.session, r.session),
-            user: name(&mut n.user, r.user),
-            db: name(&mut n.db, r.db),
-            app: name(&mut n.app, r.app),
-            client: name(&mut n.client, r.client),
+            session: name(&mut n.session, r.session, None),
+            user: name(&mut n.user, r.user, Some(&mut self.interned)),
+            db: name(&mut n.db, r.db, Some(&mut self.interned)),
+            app: name(&mut n.app, r.app, Some(&mut self.interned)),
+            client: name(&mut n.client, r.client, None),
             ..Default::default()
         }
     }
