@@ -8,6 +8,13 @@ pub fn find(hay: &str, needle: &str) -> Option<usize> {
     memchr::memchr_iter(first, h).find(|&i| h[i..].starts_with(n))
 }
 
+/// The first position of `b` in a short `hay` (a prefix field): a plain loop, where a
+/// `memchr` call's setup costs more than the few bytes it searches.
+#[inline]
+pub fn byte(hay: &[u8], b: u8) -> Option<usize> {
+    hay.iter().position(|&c| c == b)
+}
+
 /// A decimal number as `str::parse::<f64>` reads it. Up to 15 digits the value is an
 /// exact integer divided by an exact power of ten, which IEEE division rounds just as
 /// a correct parse does; anything else goes to the general parser.

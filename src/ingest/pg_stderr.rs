@@ -10,7 +10,7 @@
 use regex::Regex;
 
 use super::pg::{PgRecord, Severity};
-use crate::timeparse;
+use crate::{scan, timeparse};
 
 /// How one line was understood.
 pub enum Line {
@@ -119,7 +119,7 @@ impl Prefix {
 /// Finds the severity marker: returns (severity, end of prefix, start of message).
 fn find_severity(b: &[u8]) -> Option<(Severity, usize, usize)> {
     let limit = b.len().min(400);
-    for p in memchr::memchr_iter(b':', &b[..limit]) {
+    for p in (0..limit).filter(|&i| b[i] == b':') {
         // The word before ':' must be upper-case letters (+ digit for DEBUGn).
         let mut s = p;
         while s > 0 && (b[s - 1].is_ascii_uppercase() || (s < p && b[s - 1].is_ascii_digit())) {
@@ -172,16 +172,24 @@ fn parse_prefix_auto(p: &str, rec: &mut PgRecord, year: i64) -> bool {
     // pid: the first `[digits]`, `name[digits]` or `[name.digits]` (Heroku).
     let rb = rest.as_bytes();
     let mut pid_found = false;
-    for open in memchr::memchr_iter(b'[', rb) {
-        let Some(close) = memchr::memchr(b']', &rb[open..]) else {
+    for open in rb
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b'[')
+        .map(|(i, _)| i)
+    {
+        let Some(close) = scan::byte(&rb[open..], b']') else {
             break;
         };
         let inner = &rest[open + 1..open + close];
         let ib = inner.as_bytes();
-        let digits = memchr::memrchr(b'.', ib).map_or(inner, |d| &inner[d + 1..]);
+        let digits = ib
+            .iter()
+            .rposition(|&c| c == b'.')
+            .map_or(inner, |d| &inner[d + 1..]);
         if !digits.is_empty()
             && digits.bytes().all(|c| c.is_ascii_digit())
-            && memchr::memchr(b'-', ib).is_none()
+            && scan::byte(ib, b'-').is_none()
         {
             // `[0]` after the pid is %x, and `[12-1]` is %l: the first wins.
             rec.session.clear();
@@ -202,7 +210,7 @@ fn parse_prefix_auto(p: &str, rec: &mut PgRecord, year: i64) -> bool {
         if tok.is_empty() {
             continue;
         }
-        if let Some(eq) = memchr::memchr(b'=', tok.as_bytes()) {
+        if let Some(eq) = scan::byte(tok.as_bytes(), b'=') {
             let (k, v) = (&tok[..eq], &tok[eq + 1..]);
             let field = match k {
                 "user" | "usr" | "u" => &mut rec.user,
@@ -213,11 +221,9 @@ fn parse_prefix_auto(p: &str, rec: &mut PgRecord, year: i64) -> bool {
             };
             field.clear();
             field.push_str(v);
-        } else if let Some(a) = memchr::memchr(b'@', tok.as_bytes()) {
+        } else if let Some(a) = scan::byte(tok.as_bytes(), b'@') {
             let (u, d) = (&tok[..a], &tok[a + 1..]);
-            if rec.user.is_empty()
-                && rec.db.is_empty()
-                && memchr::memchr(b'[', u.as_bytes()).is_none()
+            if rec.user.is_empty() && rec.db.is_empty() && scan::byte(u.as_bytes(), b'[').is_none()
                 || u == "[unknown]"
             {
                 rec.user.clear();
