@@ -10,7 +10,7 @@
 //! made absolute when the chunk is folded.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -131,6 +131,9 @@ type MysqlBuffers = (Vec<QueryEvent>, String, Vec<usize>);
 const POOL_MAX: usize = 64;
 
 impl Pool {
+    /// A read buffer of at least `cap` bytes. Its bytes stay initialized from use to use
+    /// (the length is carried beside it): reading into uninitialized capacity through a
+    /// `dyn Read` zeroes it first on every read.
     fn raw(&self, cap: usize) -> Vec<u8> {
         let mut v = self
             .raw
@@ -138,8 +141,9 @@ impl Pool {
             .ok()
             .and_then(|mut p| p.pop())
             .unwrap_or_default();
-        v.clear();
-        v.reserve(cap);
+        if v.len() < cap {
+            v.resize(cap, 0);
+        }
         v
     }
     fn put_raw(&self, v: Vec<u8>) {
@@ -415,51 +419,71 @@ fn split(
     opts: &ReadOptions,
     chunk: usize,
     pool: &Pool,
-    mut send: impl FnMut(Vec<u8>) -> bool,
+    mut send: impl FnMut(Vec<u8>, usize) -> bool,
 ) -> io::Result<()> {
     let mut scratch = PgRecord::default();
+    // `buf[..filled]` holds the data; the rest is initialized room.
     let mut buf: Vec<u8> = pool.raw(chunk + SLACK);
+    let mut filled = 0usize;
     let mut eof = false;
-    let mut more = |buf: &mut Vec<u8>, want: usize, eof: &mut bool| -> io::Result<()> {
-        if !*eof && (&mut *reader).take(want as u64).read_to_end(buf)? == 0 {
-            *eof = true;
-        }
-        Ok(())
-    };
-    loop {
-        while !eof && buf.len() < chunk {
-            let want = chunk + SLACK - buf.len();
-            more(&mut buf, want, &mut eof)?;
-        }
-        if buf.is_empty() {
+    // Up to `want` more bytes (fewer only at the end of the input).
+    let mut more = |buf: &mut Vec<u8>, filled: &mut usize, want: usize, eof: &mut bool| {
+        if *eof {
             return Ok(());
         }
-        let mut pos = chunk.min(buf.len());
+        let end = *filled + want;
+        if buf.len() < end {
+            buf.resize(end, 0);
+        }
+        let start = *filled;
+        while *filled < end {
+            match reader.read(&mut buf[*filled..end]) {
+                Ok(0) => break,
+                Ok(n) => *filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if *filled == start {
+            *eof = true;
+        }
+        io::Result::Ok(())
+    };
+    loop {
+        while !eof && filled < chunk {
+            let want = chunk + SLACK - filled;
+            more(&mut buf, &mut filled, want, &mut eof)?;
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        let mut pos = chunk.min(filled);
         let cut = loop {
-            let Some(i) = memchr::memchr(b'\n', &buf[pos..]) else {
+            let data = &buf[..filled];
+            let Some(i) = memchr::memchr(b'\n', &data[pos..]) else {
                 if eof {
-                    break buf.len();
+                    break filled;
                 }
-                more(&mut buf, SLACK, &mut eof)?;
+                more(&mut buf, &mut filled, SLACK, &mut eof)?;
                 continue;
             };
             let start = pos + i + 1;
-            if start == buf.len() && eof {
+            if start == filled && eof {
                 break start;
             }
-            let end = match memchr::memchr(b'\n', &buf[start..]) {
+            let end = match memchr::memchr(b'\n', &data[start..]) {
                 Some(j) => start + j,
-                None if eof => buf.len(),
+                None if eof => filled,
                 None => {
-                    more(&mut buf, SLACK, &mut eof)?;
+                    more(&mut buf, &mut filled, SLACK, &mut eof)?;
                     continue;
                 }
             };
-            let prev_start = memchr::memrchr(b'\n', &buf[..start - 1]).map_or(0, |k| k + 1);
+            let prev_start = memchr::memrchr(b'\n', &data[..start - 1]).map_or(0, |k| k + 1);
             if may_start(
                 format,
-                &buf[start..end],
-                &buf[prev_start..start - 1],
+                &data[start..end],
+                &data[prev_start..start - 1],
                 opts,
                 &mut scratch,
                 start > chunk + OVERGROWN,
@@ -468,10 +492,11 @@ fn split(
             }
             pos = start;
         };
-        let mut next = pool.raw(chunk + SLACK);
-        next.extend_from_slice(&buf[cut..]);
-        buf.truncate(cut);
-        if !send(std::mem::replace(&mut buf, next)) {
+        let rest = filled - cut;
+        let mut next = pool.raw((chunk + SLACK).max(rest));
+        next[..rest].copy_from_slice(&buf[cut..filled]);
+        filled = rest;
+        if !send(std::mem::replace(&mut buf, next), cut) {
             return Ok(());
         }
     }
@@ -487,7 +512,7 @@ pub fn read(
     stats: &mut FileStats,
 ) -> io::Result<()> {
     let (jobs, chunk) = (opts.jobs.max(1), opts.chunk.max(1));
-    let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<u8>)>(2 * jobs);
+    let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<u8>, usize)>(2 * jobs);
     let chunk_rx = Arc::new(Mutex::new(chunk_rx));
     let (done_tx, done_rx) = sync_channel::<(u64, io::Result<Parsed>)>(4 * jobs);
     let pool = &Pool::default();
@@ -497,8 +522,8 @@ pub fn read(
             .name("qperf-read".into())
             .spawn_scoped(scope, move || {
                 let mut seq = 0u64;
-                split(reader, format, opts, chunk, pool, |data| {
-                    let ok = chunk_tx.send((seq, data)).is_ok();
+                split(reader, format, opts, chunk, pool, |data, len| {
+                    let ok = chunk_tx.send((seq, data, len)).is_ok();
                     seq += 1;
                     ok
                 })
@@ -513,8 +538,11 @@ pub fn read(
                     loop {
                         // The lock is held only while taking the next chunk.
                         let next = rx.lock().map(|r| r.recv());
-                        let Ok(Ok((seq, data))) = next else { return };
-                        let parsed = parse_chunk(file, &data, format, opts, &mut hinter, pool);
+                        let Ok(Ok((seq, data, len))) = next else {
+                            return;
+                        };
+                        let parsed =
+                            parse_chunk(file, &data[..len], format, opts, &mut hinter, pool);
                         pool.put_raw(data);
                         if tx.send((seq, parsed)).is_err() {
                             return;
