@@ -230,6 +230,10 @@ impl Sequences {
             None => {
                 if full && !r.saturated {
                     r.keys.retain(|_, (n, _)| *n > 1);
+                    // Removal leaves tombstones that count against the table's room;
+                    // without a rebuild the next inserts double it (the tables then
+                    // grew with the log).
+                    r.keys.shrink_to(REPEAT_KEYS_CAP);
                     r.keys_overflow = true;
                     // Mostly hot values: stop making room, so a statement with many
                     // repeated values does not pay a sweep per new one.
