@@ -165,25 +165,25 @@ impl Normalizer {
                 }
             }
             let at = key.len();
+            // Tokens are a few bytes: copied (and lowercased) by a loop rather than
+            // a memcpy call each.
             match t.kind {
                 Kind::Word => {
                     if text.len() == 6 && text.eq_ignore_ascii_case(b"values") {
                         return None;
                     }
-                    key.extend_from_slice(text);
-                    key[at..].make_ascii_lowercase();
+                    key.extend(text.iter().map(u8::to_ascii_lowercase));
                 }
                 Kind::Ident => {
                     if mysql || is_plain_lower_ident(&sql[t.start..t.end]) {
-                        key.extend_from_slice(text);
-                        key[at..].make_ascii_lowercase();
+                        key.extend(text.iter().map(u8::to_ascii_lowercase));
                     } else {
                         key.push(b'"');
-                        key.extend_from_slice(text);
+                        key.extend(text.iter().copied());
                     }
                 }
                 Kind::Value => key.push(b'?'),
-                Kind::Punct => key.extend_from_slice(text),
+                Kind::Punct => key.extend(text.iter().copied()),
             }
             key.push(b' ');
             if t.kind == Kind::Punct && text == b";" {
