@@ -469,6 +469,14 @@ impl Aggregator {
             self.seq = o.join();
         }
         self.seq.finish();
+        // A sketch's buckets grow like a Vec (up to twice what they hold); a copy holds
+        // them exactly, and the freed rest serves the analysis that follows.
+        for g in self.groups.values_mut() {
+            let mut exact = DDSketch::new(SketchConfig::defaults());
+            if exact.merge(&g.sketch).is_ok() {
+                g.sketch = exact;
+            }
+        }
     }
 
     /// The statement's group; `raw` is the hash of its exact text (`text_hash`).

@@ -115,16 +115,21 @@ pub struct RepeatStats {
     /// same request asking twice).
     pub back_to_back: u64,
     keys: FxHashMap<u64, (u64, Option<i64>)>,
+    /// What the rules read of `keys`, kept when [`Sequences::finish`] frees the tables.
+    summary: Option<(usize, u64)>,
     pub keys_overflow: bool,
     saturated: bool,
 }
 
 impl RepeatStats {
     pub fn distinct_values(&self) -> usize {
-        self.keys.len()
+        self.summary.map_or_else(|| self.keys.len(), |s| s.0)
     }
     pub fn top_value_count(&self) -> u64 {
-        self.keys.values().map(|(n, _)| *n).max().unwrap_or(0)
+        self.summary.map_or_else(
+            || self.keys.values().map(|(n, _)| *n).max().unwrap_or(0),
+            |s| s.1,
+        )
     }
 }
 
@@ -292,13 +297,19 @@ impl Sequences {
         }
     }
 
-    /// Closes every open loop candidate; call once at the end of the input.
+    /// Closes every open loop candidate; call once at the end of the input. The value
+    /// tables (the largest part of the tracker) are freed, leaving what the rules read,
+    /// so the analysis that follows reuses their memory instead of adding to it.
     pub fn finish(&mut self) {
         let sessions = std::mem::take(&mut self.sessions);
         for (k, st) in sessions {
             for a in st.active {
                 self.record(a, &k);
             }
+        }
+        for r in self.repeats.values_mut() {
+            r.summary = Some((r.distinct_values(), r.top_value_count()));
+            r.keys = FxHashMap::default();
         }
     }
 }
