@@ -119,7 +119,10 @@ impl Prefix {
 /// Finds the severity marker: returns (severity, end of prefix, start of message).
 fn find_severity(b: &[u8]) -> Option<(Severity, usize, usize)> {
     let limit = b.len().min(400);
-    for p in (0..limit).filter(|&i| b[i] == b':') {
+    let mut from = 0;
+    while let Some(k) = scan::byte(&b[from..limit], b':') {
+        let p = from + k;
+        from = p + 1;
         // The word before ':' must be upper-case letters (+ digit for DEBUGn).
         let mut s = p;
         while s > 0 && (b[s - 1].is_ascii_uppercase() || (s < p && b[s - 1].is_ascii_digit())) {
