@@ -65,23 +65,21 @@ impl Filters {
 pub struct SmallSet {
     pub values: Vec<String>,
     pub overflow: bool,
-    /// The shared name added last: events of one session repeat it, and comparing the
-    /// pointer skips comparing the strings.
-    last: Option<crate::event::Name>,
+    /// The shared names added so far: readers hand out one allocation per name, so
+    /// comparing pointers skips comparing strings for almost every event.
+    seen: Vec<crate::event::Name>,
 }
 
 impl SmallSet {
     fn add_name(&mut self, v: &Option<crate::event::Name>) {
         let Some(v) = v else { return };
-        if self
-            .last
-            .as_ref()
-            .is_some_and(|l| std::sync::Arc::ptr_eq(l, v))
-        {
+        if self.seen.iter().any(|l| std::sync::Arc::ptr_eq(l, v)) {
             return;
         }
         self.add(Some(v));
-        self.last = Some(v.clone());
+        if self.seen.len() < SET_CAP {
+            self.seen.push(v.clone());
+        }
     }
 
     fn add(&mut self, v: Option<&str>) {
