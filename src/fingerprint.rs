@@ -384,9 +384,7 @@ fn next_token(b: &[u8], mut i: usize, mysql: bool, prev: Option<&Token>) -> Opti
         }
         // Comments: dropped, but they separate tokens like whitespace does.
         if c == b'-' && b.get(i + 1) == Some(&b'-') {
-            while i < n && b[i] != b'\n' {
-                i += 1;
-            }
+            i = memchr::memchr(b'\n', &b[i..]).map_or(n, |k| i + k);
             space = true;
             continue;
         }
@@ -403,6 +401,15 @@ fn next_token(b: &[u8], mut i: usize, mysql: bool, prev: Option<&Token>) -> Opti
             let mut depth = 1;
             i += 2;
             while i < n && depth > 0 {
+                // Comments run for dozens of bytes (sqlcommenter tags): jump between
+                // the bytes that can open or close one.
+                match memchr::memchr2(b'*', b'/', &b[i..]) {
+                    Some(k) => i += k,
+                    None => {
+                        i = n;
+                        break;
+                    }
+                }
                 if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
                     depth -= 1;
                     i += 2;
@@ -423,9 +430,7 @@ fn next_token(b: &[u8], mut i: usize, mysql: bool, prev: Option<&Token>) -> Opti
             continue;
         }
         if mysql && c == b'#' {
-            while i < n && b[i] != b'\n' {
-                i += 1;
-            }
+            i = memchr::memchr(b'\n', &b[i..]).map_or(n, |k| i + k);
             space = true;
             continue;
         }
