@@ -528,6 +528,80 @@ mod tests {
         }
     }
 
+    /// The tracker on its own thread ends in the state of the tracker fed directly:
+    /// several batches, interleaved sessions, writes and control statements, events
+    /// without a session.
+    #[test]
+    fn offloaded_tracker_ends_in_the_same_state() {
+        let sessions = ["7", "8", "9", "10"];
+        let mut execs = Vec::new();
+        let mut seed = 0x853c_49e6_748f_ea9bu64;
+        for i in 0..(3 * BATCH as i64 + 123) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            execs.push(Exec {
+                fp: Fingerprint(seed % 5),
+                role: [Role::Read, Role::Read, Role::Write, Role::Control]
+                    [(seed >> 8) as usize % 4],
+                session: ((seed >> 16) % 9 != 0).then(|| sessions[(seed >> 20) as usize % 4]),
+                at: Some(i * 7),
+                duration_ms: Some((seed >> 24) as f64 % 5.0),
+                exact: (seed >> 28) % 40,
+                file: 0,
+                line: i as u64,
+            });
+        }
+        let mut direct = Sequences::new(cfg());
+        for e in &execs {
+            direct.exec(e);
+        }
+        direct.finish();
+        let mut off = Offloaded::start(Sequences::new(cfg())).unwrap();
+        for e in &execs {
+            off.exec(e);
+        }
+        let mut threaded = off.join();
+        threaded.finish();
+        let loops = |s: &Sequences| {
+            let mut v: Vec<_> = s
+                .loops
+                .iter()
+                .map(|(k, l)| {
+                    (
+                        *k,
+                        l.occurrences,
+                        l.children,
+                        l.sessions.clone(),
+                        l.first_line,
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let repeats = |s: &Sequences| {
+            let mut v: Vec<_> = s
+                .repeats
+                .iter()
+                .map(|(k, r)| {
+                    (
+                        *k,
+                        r.executions,
+                        r.repeats,
+                        r.back_to_back,
+                        r.distinct_values(),
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert!(!loops(&direct).is_empty() && !repeats(&direct).is_empty());
+        assert_eq!(loops(&direct), loops(&threaded));
+        assert_eq!(repeats(&direct), repeats(&threaded));
+    }
+
     #[test]
     fn parent_then_children_is_a_loop() {
         let mut s = Sequences::new(cfg());
