@@ -544,7 +544,8 @@ mod tests {
                 fp: Fingerprint(seed % 5),
                 role: [Role::Read, Role::Read, Role::Write, Role::Control]
                     [(seed >> 8) as usize % 4],
-                session: ((seed >> 16) % 9 != 0).then(|| sessions[(seed >> 20) as usize % 4]),
+                session: (!(seed >> 16).is_multiple_of(9))
+                    .then(|| sessions[(seed >> 20) as usize % 4]),
                 at: Some(i * 7),
                 duration_ms: Some((seed >> 24) as f64 % 5.0),
                 exact: (seed >> 28) % 40,
