@@ -64,8 +64,14 @@ fn hms(b: &[u8]) -> Option<(u32, u32, u32, u32, usize)> {
         return None;
     }
     let mi = num(&b[rest..rest + 2])?;
-    let s = num(&b[rest + 3..rest + 5])?;
-    let mut used = rest + 5;
+    let (s, ms, used) = secs(&b[rest + 3..])?;
+    Some((h, mi, s, ms, rest + 3 + used))
+}
+
+/// `SS[.frac]` at the start of `b`: (seconds, milliseconds, bytes used).
+fn secs(b: &[u8]) -> Option<(u32, u32, usize)> {
+    let s = num(b.get(..2)?)?;
+    let mut used = 2;
     let mut ms = 0;
     if b.get(used) == Some(&b'.') {
         let start = used + 1;
@@ -81,7 +87,15 @@ fn hms(b: &[u8]) -> Option<(u32, u32, u32, u32, usize)> {
         ms = num(&digits)?;
         used = end;
     }
-    Some((h, mi, s, ms, used))
+    Some((s, ms, used))
+}
+
+thread_local! {
+    /// The minute (`YYYY-MM-DD HH:MM`) of the last time read on this thread and its
+    /// epoch ms: a log's consecutive lines share it, and a line then costs only its
+    /// seconds.
+    static MINUTE: std::cell::Cell<([u8; 16], i64)> =
+        const { std::cell::Cell::new(([0; 16], 0)) };
 }
 
 /// `YYYY-MM-DD[ T]HH:MM:SS[.fff]` at the start of `s`. Returns the time and bytes used.
@@ -89,11 +103,28 @@ pub fn parse_iso(s: &[u8]) -> Option<(i64, usize)> {
     if s.len() < 19 || s[4] != b'-' || s[7] != b'-' || !(s[10] == b' ' || s[10] == b'T') {
         return None;
     }
+    let two_digit_hour = s[13] == b':' && s[16] == b':';
+    let minute: [u8; 16] = s[..16].try_into().ok()?;
+    if two_digit_hour {
+        let (key, base) = MINUTE.get();
+        if key == minute {
+            // The seconds as `hms` reads them, checked as `to_ms` checks them.
+            let (sec, ms, used) = secs(&s[17..])?;
+            if sec > 60 {
+                return None;
+            }
+            return Some((base + i64::from(sec) * 1000 + i64::from(ms), 17 + used));
+        }
+    }
     let y = num(&s[0..4])? as i64;
     let mo = num(&s[5..7])?;
     let d = num(&s[8..10])?;
     let (h, mi, sec, ms, used) = hms(&s[11..])?;
-    Some((to_ms(y, mo, d, h, mi, sec, ms)?, 11 + used))
+    let t = to_ms(y, mo, d, h, mi, sec, ms)?;
+    if two_digit_hour {
+        MINUTE.set((minute, t - i64::from(sec) * 1000 - i64::from(ms)));
+    }
+    Some((t, 11 + used))
 }
 
 /// MySQL 5.1–5.6 `YYMMDD H:MM:SS` (one or two spaces).
@@ -188,6 +219,50 @@ pub fn current_year() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-thread minute cache returns what a full parse returns: runs of lines in
+    /// one minute, minute changes, fractions of any length, bad seconds, `T`.
+    #[test]
+    fn cached_minutes_parse_like_a_full_parse() {
+        fn full(s: &[u8]) -> Option<(i64, usize)> {
+            let (h, mi, sec, ms, used) = hms(&s[11..])?;
+            let t = to_ms(
+                num(&s[0..4])? as i64,
+                num(&s[5..7])?,
+                num(&s[8..10])?,
+                h,
+                mi,
+                sec,
+                ms,
+            )?;
+            Some((t, 11 + used))
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut minute = 0u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            if seed.is_multiple_of(7) {
+                minute = seed >> 40;
+            }
+            let frac = ["", ".5", ".123", ".123456", ".", ".9z"][(seed >> 3) as usize % 6];
+            let sec = [0, 7, 59, 60, 61, 99][(seed >> 6) as usize % 6];
+            let s = format!(
+                "2026-{:02}-{:02}{}{:02}:{:02}:{sec:02}{frac} UTC",
+                1 + minute % 12,
+                1 + (minute >> 4) % 28,
+                if (minute >> 9).is_multiple_of(5) {
+                    'T'
+                } else {
+                    ' '
+                },
+                (minute >> 12) % 24,
+                (minute >> 17) % 60,
+            );
+            assert_eq!(parse_iso(s.as_bytes()), full(s.as_bytes()), "{s}");
+        }
+    }
 
     #[test]
     fn round_trips() {

@@ -161,7 +161,9 @@ impl Pool {
             .and_then(|mut p| p.pop())
             .unwrap_or_default();
         text.clear();
-        text.reserve(cap);
+        // Exact: an amortized reserve doubles a pooled buffer whenever a chunk is a
+        // little larger than the last one it held.
+        text.reserve_exact(cap);
         records.clear();
         PgChunk { text, records }
     }
