@@ -42,17 +42,19 @@ struct PgChunk {
     records: Vec<Flat>,
 }
 
-/// A record whose strings are byte ranges of [`PgChunk::text`]: session, user, db, app,
-/// client, message.
+/// A record whose strings follow the previous record's in [`PgChunk::text`]: the byte
+/// lengths of session, user, db, app, client, message. Kept small: a chunk holds
+/// thousands, and a dozen chunks are in flight.
 struct Flat {
     line: u64,
     at: Option<i64>,
     severity: Option<Severity>,
     hint: Option<Hint>,
     tags: Option<Arc<Tags>>,
-    timed: Option<(f64, usize)>,
+    /// The duration and where the statement starts in the message.
+    timed: Option<(f64, u32)>,
     plan: Option<Box<FlatPlan>>,
-    ends: [usize; 6],
+    lens: [u32; 6],
 }
 
 /// An auto_explain record's plan, read on the worker.
@@ -64,13 +66,15 @@ struct FlatPlan {
 
 impl PgChunk {
     fn push(&mut self, r: &PgRecord, timed: Option<(f64, usize)>, plan: Option<Box<FlatPlan>>) {
-        let mut ends = [0usize; 6];
+        let mut lens = [0u32; 6];
         for (i, f) in [&r.session, &r.user, &r.db, &r.app, &r.client, &r.message]
             .into_iter()
             .enumerate()
         {
+            // A field of 4 GiB cannot be read into a chunk in the first place; a
+            // saturated length only makes its view empty (`views`), never a panic.
+            lens[i] = u32::try_from(f.len()).unwrap_or(u32::MAX);
             self.text.push_str(f);
-            ends[i] = self.text.len();
         }
         self.records.push(Flat {
             line: r.line,
@@ -78,9 +82,9 @@ impl PgChunk {
             severity: r.severity,
             hint: r.hint,
             tags: r.tags.clone(),
-            timed,
+            timed: timed.map(|(ms, at)| (ms, u32::try_from(at).unwrap_or(u32::MAX))),
             plan,
-            ends,
+            lens,
         });
     }
 
@@ -88,9 +92,10 @@ impl PgChunk {
         let mut start = 0usize;
         self.records.iter().map(move |f| {
             let mut field = [""; 6];
-            for (i, end) in f.ends.iter().enumerate() {
-                field[i] = &self.text[start..*end];
-                start = *end;
+            for (i, len) in f.lens.iter().enumerate() {
+                let end = start + *len as usize;
+                field[i] = self.text.get(start..end).unwrap_or("");
+                start = end;
             }
             RecordView {
                 line: f.line,
@@ -106,7 +111,7 @@ impl PgChunk {
                 statement: None,
                 hint: f.hint,
                 tags: f.tags.as_ref(),
-                timed: f.timed,
+                timed: f.timed.map(|(ms, at)| (ms, at as usize)),
                 plan_facts: f.plan.as_ref().map(|p| &p.facts),
                 plan_hint: f.plan.as_ref().and_then(|p| p.hint),
                 plan_tags: f.plan.as_ref().and_then(|p| p.tags.as_ref()),

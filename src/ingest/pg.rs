@@ -439,8 +439,8 @@ impl Cx {
     fn log_message(&mut self, r: &RecordView, s: &mut Session, sink: &mut dyn EventSink) {
         let msg = r.message;
         // A reader thread may have read the duration already (`timed`).
-        let timed = match r.timed {
-            Some((ms, at)) => Some(Some((ms, &msg[at..]))),
+        let timed = match r.timed.and_then(|(ms, at)| Some((ms, msg.get(at..)?))) {
+            Some(t) => Some(Some(t)),
             None => msg.strip_prefix("duration: ").map(|rest| {
                 parse_duration(rest).map(|(ms, after)| (ms, after.trim_start_matches([' ', '\t'])))
             }),
