@@ -336,6 +336,17 @@ struct Batch {
 
 const BATCH: usize = 4096;
 
+impl Batch {
+    /// Allocated whole: grown push by push a batch would be reallocated (and its fresh
+    /// pages faulted in) a dozen times.
+    fn new() -> Batch {
+        Batch {
+            execs: Vec::with_capacity(BATCH),
+            sessions: String::with_capacity(BATCH * 8),
+        }
+    }
+}
+
 impl Offloaded {
     pub fn start(mut seq: Sequences) -> std::io::Result<Offloaded> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
@@ -355,7 +366,7 @@ impl Offloaded {
                 seq
             })?;
         Ok(Offloaded {
-            batch: Batch::default(),
+            batch: Batch::new(),
             tx,
             spare,
             handle,
@@ -385,7 +396,7 @@ impl Offloaded {
     }
 
     fn send(&mut self) {
-        let next = self.spare.try_recv().unwrap_or_default();
+        let next = self.spare.try_recv().unwrap_or_else(|_| Batch::new());
         let full = std::mem::replace(&mut self.batch, next);
         // The receiver ends only when this sender is dropped (or it panicked, which
         // `join` reports).
