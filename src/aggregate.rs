@@ -116,18 +116,23 @@ pub struct Tags {
     ignores: Vec<String>,
 }
 
+/// Whether the text mentions `qperf:ignore` (the only input of [`Tags::ignores`]).
+pub(crate) fn has_inline_ignore(b: &[u8]) -> bool {
+    // Built once: building a searcher costs more than searching a short text.
+    static IGNORE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"qperf:ignore"));
+    IGNORE.find(b).is_some()
+}
+
 impl Tags {
     /// None when the text has neither.
     pub fn of(sql: &str) -> Option<Tags> {
-        // Built once: building a searcher costs more than searching a short text.
-        static IGNORE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"qperf:ignore"));
         let b = sql.as_bytes();
         let mut t = Tags::default();
         if memchr::memchr_iter(b'/', b).any(|i| b.get(i + 1) == Some(&b'*')) {
             t.endpoint = tags::endpoint(sql);
         }
-        if IGNORE.find(b).is_some() {
+        if has_inline_ignore(b) {
             t.ignores = tags::inline_ignores(sql);
         }
         (t.endpoint.is_some() || !t.ignores.is_empty()).then_some(t)
