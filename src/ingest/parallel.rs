@@ -257,11 +257,16 @@ impl Hinter {
         let key = if crate::aggregate::has_inline_ignore(b) {
             None
         } else {
+            // Built once: building a searcher per call cost more than the search.
+            static OPEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+                std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"/*"));
+            static CLOSE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+                std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"*/"));
             let mut key = None::<u64>;
             let mut rest = b;
-            while let Some(start) = memchr::memmem::find(rest, b"/*") {
+            while let Some(start) = OPEN.find(rest) {
                 let body = &rest[start + 2..];
-                let Some(end) = memchr::memmem::find(body, b"*/") else {
+                let Some(end) = CLOSE.find(body) else {
                     break;
                 };
                 key = Some(xxhash_rust::xxh3::xxh3_64_with_seed(
