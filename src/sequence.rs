@@ -114,11 +114,25 @@ pub struct RepeatStats {
     /// Repeats that directly follow the identical execution in the same session (the
     /// same request asking twice).
     pub back_to_back: u64,
-    keys: FxHashMap<u64, (u64, Option<i64>)>,
+    keys: FxHashMap<u64, Seen>,
     /// What the rules read of `keys`, kept when [`Sequences::finish`] frees the tables.
     summary: Option<(usize, u64)>,
     pub keys_overflow: bool,
     saturated: bool,
+}
+
+/// One parameter set of a read statement: how often it ran and when it last did. 24
+/// bytes a table slot with its key (32 with `(u64, Option<i64>)`): these tables are the
+/// tracker's largest memory and its cache misses.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    n: u32,
+    /// Log time, or [`Seen::NO_TIME`].
+    last: i64,
+}
+
+impl Seen {
+    const NO_TIME: i64 = i64::MIN;
 }
 
 impl RepeatStats {
@@ -127,7 +141,13 @@ impl RepeatStats {
     }
     pub fn top_value_count(&self) -> u64 {
         self.summary.map_or_else(
-            || self.keys.values().map(|(n, _)| *n).max().unwrap_or(0),
+            || {
+                self.keys
+                    .values()
+                    .map(|s| u64::from(s.n))
+                    .max()
+                    .unwrap_or(0)
+            },
             |s| s.1,
         )
     }
@@ -215,10 +235,10 @@ impl Sequences {
         r.executions += 1;
         let full = r.keys.len() >= REPEAT_KEYS_CAP;
         match r.keys.get_mut(&e.exact) {
-            Some((n, last)) => {
-                *n += 1;
-                let within = match (e.at, *last) {
-                    (Some(a), Some(l)) => ((a - l) as f64) <= window,
+            Some(seen) => {
+                seen.n = seen.n.saturating_add(1);
+                let within = match e.at {
+                    Some(a) if seen.last != Seen::NO_TIME => ((a - seen.last) as f64) <= window,
                     _ => true,
                 };
                 if within {
@@ -228,13 +248,13 @@ impl Sequences {
                         r.back_to_back += 1;
                     }
                 }
-                if e.at.is_some() {
-                    *last = e.at;
+                if let Some(a) = e.at {
+                    seen.last = a;
                 }
             }
             None => {
                 if full && !r.saturated {
-                    r.keys.retain(|_, (n, _)| *n > 1);
+                    r.keys.retain(|_, s| s.n > 1);
                     // Removal leaves tombstones that count against the table's room;
                     // without a rebuild the next inserts double it (the tables then
                     // grew with the log).
@@ -245,7 +265,8 @@ impl Sequences {
                     r.saturated = r.keys.len() > REPEAT_KEYS_CAP / 2;
                 }
                 if r.keys.len() < REPEAT_KEYS_CAP {
-                    r.keys.insert(e.exact, (1, e.at));
+                    let last = e.at.unwrap_or(Seen::NO_TIME);
+                    r.keys.insert(e.exact, Seen { n: 1, last });
                 }
             }
         }
