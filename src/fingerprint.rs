@@ -164,28 +164,11 @@ impl Normalizer {
                     list = None;
                 }
             }
-            let at = key.len();
-            // Tokens are a few bytes: copied (and lowercased) by a loop rather than
-            // a memcpy call each.
-            match t.kind {
-                Kind::Word => {
-                    if text.len() == 6 && text.eq_ignore_ascii_case(b"values") {
-                        return None;
-                    }
-                    key.extend(text.iter().map(u8::to_ascii_lowercase));
-                }
-                Kind::Ident => {
-                    if mysql || is_plain_lower_ident(&sql[t.start..t.end]) {
-                        key.extend(text.iter().map(u8::to_ascii_lowercase));
-                    } else {
-                        key.push(b'"');
-                        key.extend(text.iter().copied());
-                    }
-                }
-                Kind::Value => key.push(b'?'),
-                Kind::Punct => key.extend(text.iter().copied()),
+            if t.kind == Kind::Word && text.len() == 6 && text.eq_ignore_ascii_case(b"values") {
+                return None;
             }
-            key.push(b' ');
+            let at = key.len();
+            push_key(key, sql, &t, mysql);
             if t.kind == Kind::Punct && text == b";" {
                 semis.get_or_insert(at);
             } else {
@@ -210,34 +193,10 @@ impl Normalizer {
     fn fingerprint_tokens(&mut self, sql: &str, mysql: bool) -> Fingerprint {
         self.prepare(sql, mysql);
         self.key.clear();
-        let b = sql.as_bytes();
         for (t, keep) in self.tokens.iter().zip(&self.keep) {
-            if !keep {
-                continue;
+            if *keep {
+                push_key(&mut self.key, sql, t, mysql);
             }
-            match t.kind {
-                Kind::Word => {
-                    let at = self.key.len();
-                    self.key.extend_from_slice(&b[t.start..t.end]);
-                    self.key[at..].make_ascii_lowercase();
-                }
-                Kind::Ident => {
-                    // `"users"` is `users` in PostgreSQL; MySQL's backquotes never change
-                    // meaning. Other quoted names stay case-sensitive.
-                    let raw = &b[t.start..t.end];
-                    if mysql || is_plain_lower_ident(&sql[t.start..t.end]) {
-                        let at = self.key.len();
-                        self.key.extend_from_slice(raw);
-                        self.key[at..].make_ascii_lowercase();
-                    } else {
-                        self.key.push(b'"');
-                        self.key.extend_from_slice(raw);
-                    }
-                }
-                Kind::Value => self.key.push(b'?'),
-                Kind::Punct => self.key.extend_from_slice(&b[t.start..t.end]),
-            }
-            self.key.push(b' ');
         }
         Fingerprint(xxhash_rust::xxh3::xxh3_64(&self.key))
     }
@@ -305,6 +264,30 @@ impl Normalizer {
         self.keep.resize(self.tokens.len(), true);
         collapse_lists(sql.as_bytes(), &self.tokens, &mut self.keep);
     }
+}
+
+/// Appends a kept token's part of the fingerprint key (both fingerprint paths).
+#[inline(always)]
+fn push_key(key: &mut Vec<u8>, sql: &str, t: &Token, mysql: bool) {
+    let text = &sql.as_bytes()[t.start..t.end];
+    // Tokens are a few bytes: copied (and lowercased) by a loop rather than a memcpy
+    // call each.
+    match t.kind {
+        Kind::Word => key.extend(text.iter().map(u8::to_ascii_lowercase)),
+        Kind::Ident => {
+            // `"users"` is `users` in PostgreSQL; MySQL's backquotes never change
+            // meaning. Other quoted names stay case-sensitive.
+            if mysql || is_plain_lower_ident(&sql[t.start..t.end]) {
+                key.extend(text.iter().map(u8::to_ascii_lowercase));
+            } else {
+                key.push(b'"');
+                key.extend(text.iter().copied());
+            }
+        }
+        Kind::Value => key.push(b'?'),
+        Kind::Punct => key.extend(text.iter().copied()),
+    }
+    key.push(b' ');
 }
 
 fn is_plain_lower_ident(s: &str) -> bool {
