@@ -3,6 +3,8 @@
 //! Memory is bounded per fingerprint (a quantile sketch, a few samples, small sets of
 //! databases and users), so it grows with distinct statements, never with log lines.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 use sketches_ddsketch::{Config as SketchConfig, DDSketch};
 
@@ -73,7 +75,7 @@ pub struct SmallSet {
 impl SmallSet {
     fn add_name(&mut self, v: &Option<crate::event::Name>) {
         let Some(v) = v else { return };
-        if self.seen.iter().any(|l| std::sync::Arc::ptr_eq(l, v)) {
+        if self.seen.iter().any(|l| Arc::ptr_eq(l, v)) {
             return;
         }
         self.add(Some(v));
@@ -136,6 +138,68 @@ impl Tags {
             t.ignores = tags::inline_ignores(sql);
         }
         (t.endpoint.is_some() || !t.ignores.is_empty()).then_some(t)
+    }
+}
+
+/// Tags of statement texts, handed out shared: texts that differ by a value or a trace
+/// id carry the same tags, and a thread that folds events never frees what a reader
+/// thread allocated. Texts with inlined values are all new, but their sqlcommenter /
+/// marginalia comments repeat, and reading those allocates a string per field: tags are
+/// also kept by a hash of the text's block comments (for texts without `qperf:ignore`).
+#[derive(Default)]
+pub struct TagCache {
+    tags: FxHashMap<Tags, Arc<Tags>>,
+    by_comments: FxHashMap<u64, Option<Arc<Tags>>>,
+}
+
+impl TagCache {
+    /// `Tags::of(sql)`, shared. The endpoint depends only on the `/* … */` bodies (as
+    /// `tags::endpoint` finds them), so without `qperf:ignore` their hash is the key.
+    pub fn of(&mut self, sql: &str) -> Option<Arc<Tags>> {
+        let b = sql.as_bytes();
+        let key = if has_inline_ignore(b) {
+            None
+        } else {
+            // Built once: building a searcher per call cost more than the search.
+            static OPEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+                std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"/*"));
+            static CLOSE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+                std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"*/"));
+            let mut key = None::<u64>;
+            let mut rest = b;
+            while let Some(start) = OPEN.find(rest) {
+                let body = &rest[start + 2..];
+                let Some(end) = CLOSE.find(body) else {
+                    break;
+                };
+                key = Some(xxhash_rust::xxh3::xxh3_64_with_seed(
+                    &body[..end],
+                    key.unwrap_or(0) ^ 0x5bd1_e995,
+                ));
+                rest = &body[end + 2..];
+            }
+            // No complete comment: no endpoint, and no ignores either.
+            Some(key?)
+        };
+        if let Some(t) = key.and_then(|k| self.by_comments.get(&k)) {
+            return t.clone();
+        }
+        let tags = Tags::of(sql).map(|t| {
+            if self.tags.len() >= 4096 {
+                self.tags.clear();
+            }
+            self.tags
+                .entry(t)
+                .or_insert_with_key(|t| Arc::new(t.clone()))
+                .clone()
+        });
+        if let Some(k) = key {
+            if self.by_comments.len() >= 4096 {
+                self.by_comments.clear();
+            }
+            self.by_comments.insert(k, tags.clone());
+        }
+        tags
     }
 }
 
@@ -317,14 +381,6 @@ impl Group {
         self.apps.add_name(&ev.app);
     }
 
-    /// Endpoint tags and `qperf:ignore` comments of one statement text (once per
-    /// distinct text: identical texts carry identical comments).
-    fn tags(&mut self, sql: &str) {
-        if let Some(t) = Tags::of(sql) {
-            self.add_tags(&t);
-        }
-    }
-
     fn add_tags(&mut self, t: &Tags) {
         self.endpoints.add(t.endpoint.as_deref());
         for r in &t.ignores {
@@ -407,6 +463,9 @@ const FP_CACHE_CAP: usize = 1 << 13;
 pub struct Aggregator {
     pub groups: FxHashMap<Fingerprint, Group>,
     fp_cache: TextCache,
+    /// Endpoint tags and `qperf:ignore` comments of texts new to `fp_cache` (identical
+    /// texts carry identical comments).
+    tag_cache: TagCache,
     pub totals: Totals,
     filters: Filters,
     /// No filter given: the per-event check is skipped.
@@ -447,6 +506,7 @@ impl Aggregator {
         Aggregator {
             groups: FxHashMap::default(),
             fp_cache: TextCache::new(FP_CACHE_CAP),
+            tag_cache: TagCache::default(),
             totals: Totals::default(),
             keep_all: filters.is_empty(),
             filters,
@@ -506,6 +566,11 @@ impl Aggregator {
                 }
             },
         };
+        let new_tags = if new_text {
+            self.tag_cache.of(&ev.sql)
+        } else {
+            None
+        };
         let dialect = self.dialect;
         let norm = &mut self.norm;
         let g = self.groups.entry(fp).or_insert_with(|| {
@@ -517,10 +582,7 @@ impl Aggregator {
             let (_, text) = norm.normalize(&ev.sql, mysql, style);
             Group::new(fp, text, dialect, ev)
         });
-        if new_text {
-            g.tags(&ev.sql);
-        }
-        if let Some(t) = &ev.tags {
+        for t in [&new_tags, &ev.tags].into_iter().flatten() {
             g.add_tags(t);
         }
         g

@@ -14,13 +14,11 @@ use std::io::{self, BufRead};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use rustc_hash::FxHashMap;
-
 use super::pg::{self, PgRecord, PgState, RecordView, Severity};
 use super::{
     FileStats, Format, Lines, ReadOptions, mysql_slow, pg_stderr, read_mysql, read_stderr,
 };
-use crate::aggregate::{PlanFacts, Tags, text_hash};
+use crate::aggregate::{PlanFacts, TagCache, Tags, text_hash};
 use crate::event::{EventSink, Hint, QueryEvent};
 use crate::fingerprint::{Normalizer, TextCache};
 
@@ -229,13 +227,7 @@ struct Parsed {
 struct Hinter {
     norm: Normalizer,
     cache: TextCache,
-    /// Tags handed out, shared: texts that differ by a trace id carry the same tags,
-    /// and the thread that folds then never frees what this thread allocated.
-    tags: FxHashMap<Tags, Arc<Tags>>,
-    /// Tags by a hash of the text's block comments, for texts without `qperf:ignore`:
-    /// texts with inlined values are all new, but their sqlcommenter / marginalia
-    /// comments repeat, and reading those allocates a string per field.
-    by_comments: FxHashMap<u64, Option<Arc<Tags>>>,
+    tags: TagCache,
     mysql: bool,
 }
 
@@ -244,59 +236,9 @@ impl Hinter {
         Hinter {
             norm: Normalizer::new(),
             cache: TextCache::new(1 << 13),
-            tags: FxHashMap::default(),
-            by_comments: FxHashMap::default(),
+            tags: TagCache::default(),
             mysql,
         }
-    }
-
-    /// `Tags::of(sql)`, shared. The endpoint depends only on the `/* … */` bodies (as
-    /// `tags::endpoint` finds them), so without `qperf:ignore` their hash is the key.
-    fn tags_of(&mut self, sql: &str) -> Option<Arc<Tags>> {
-        let b = sql.as_bytes();
-        let key = if crate::aggregate::has_inline_ignore(b) {
-            None
-        } else {
-            // Built once: building a searcher per call cost more than the search.
-            static OPEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-                std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"/*"));
-            static CLOSE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-                std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"*/"));
-            let mut key = None::<u64>;
-            let mut rest = b;
-            while let Some(start) = OPEN.find(rest) {
-                let body = &rest[start + 2..];
-                let Some(end) = CLOSE.find(body) else {
-                    break;
-                };
-                key = Some(xxhash_rust::xxh3::xxh3_64_with_seed(
-                    &body[..end],
-                    key.unwrap_or(0) ^ 0x5bd1_e995,
-                ));
-                rest = &body[end + 2..];
-            }
-            // No complete comment: no endpoint, and no ignores either.
-            Some(key?)
-        };
-        if let Some(t) = key.and_then(|k| self.by_comments.get(&k)) {
-            return t.clone();
-        }
-        let tags = Tags::of(sql).map(|t| {
-            if self.tags.len() >= 4096 {
-                self.tags.clear();
-            }
-            self.tags
-                .entry(t)
-                .or_insert_with_key(|t| Arc::new(t.clone()))
-                .clone()
-        });
-        if let Some(k) = key {
-            if self.by_comments.len() >= 4096 {
-                self.by_comments.clear();
-            }
-            self.by_comments.insert(k, tags.clone());
-        }
-        tags
     }
 
     /// The text's hint, and its tags when the text is new to this thread.
@@ -307,7 +249,7 @@ impl Hinter {
         }
         let fp = self.norm.fingerprint(sql, self.mysql);
         self.cache.insert(h, fp);
-        ((h, fp), self.tags_of(sql))
+        ((h, fp), self.tags.of(sql))
     }
 
     /// The statement a PostgreSQL record will become an event for, as [`PgState`] reads
