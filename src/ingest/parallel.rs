@@ -260,12 +260,9 @@ impl Hinter {
         }
         let msg = r.message.as_str();
         let mut timed = None;
-        let sql = match msg.strip_prefix("duration: ") {
-            Some(rest) => {
-                let Some((ms, after)) = pg::parse_duration(rest) else {
-                    return (None, None);
-                };
-                let after = after.trim_start_matches([' ', '\t']);
+        let sql = match pg::duration_message(msg) {
+            Some(None) => return (None, None),
+            Some(Some((ms, after))) => {
                 timed = Some((ms, msg.len() - after.len()));
                 if let Some(plan) = after.strip_prefix("plan:") {
                     let plan = plan.trim_start_matches([' ', '\n', '\r']);

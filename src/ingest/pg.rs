@@ -441,9 +441,7 @@ impl Cx {
         // A reader thread may have read the duration already (`timed`).
         let timed = match r.timed.and_then(|(ms, at)| Some((ms, msg.get(at..)?))) {
             Some(t) => Some(Some(t)),
-            None => msg.strip_prefix("duration: ").map(|rest| {
-                parse_duration(rest).map(|(ms, after)| (ms, after.trim_start_matches([' ', '\t'])))
-            }),
+            None => duration_message(msg),
         };
         if let Some(timed) = timed {
             let Some((ms, after)) = timed else {
@@ -555,6 +553,15 @@ impl Cx {
 }
 
 /// `12.345 ms` → (12.345, rest after `ms`).
+/// A `duration: N ms …` message: None when it is not one, Some(None) when N is
+/// unreadable, else N and the rest after the spaces. Read the same way by the reader
+/// threads (`timed`) and by [`PgState`].
+pub(crate) fn duration_message(msg: &str) -> Option<Option<(f64, &str)>> {
+    msg.strip_prefix("duration: ").map(|rest| {
+        parse_duration(rest).map(|(ms, after)| (ms, after.trim_start_matches([' ', '\t'])))
+    })
+}
+
 pub fn parse_duration(s: &str) -> Option<(f64, &str)> {
     // Runs for every logged statement: byte searches, no searcher set up per call.
     let b = s.as_bytes();
