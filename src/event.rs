@@ -19,6 +19,26 @@ pub enum Dialect {
 /// many events, so readers hand out clones of one allocation.
 pub type Name = std::sync::Arc<str>;
 
+/// The [`Name`]s a reader has handed out, so equal strings share one allocation (and
+/// the aggregator's per-statement sets recognize them by pointer).
+#[derive(Debug, Default)]
+pub struct NameTable(rustc_hash::FxHashMap<Box<str>, Name>);
+
+impl NameTable {
+    pub fn get(&mut self, s: &str) -> Name {
+        if let Some(n) = self.0.get(s) {
+            return n.clone();
+        }
+        if self.0.len() >= 4096 {
+            // Thread ids of a long log: start over rather than grow with it.
+            self.0.clear();
+        }
+        let n: Name = s.into();
+        self.0.insert(s.into(), n.clone());
+        n
+    }
+}
+
 /// One executed statement as the log recorded it.
 #[derive(Clone, Debug, Default)]
 pub struct QueryEvent {

@@ -5,9 +5,7 @@
 //! not part of the statement, as in pt-query-digest. `# administrator command: X;` is an
 //! event of its own.
 
-use rustc_hash::FxHashMap;
-
-use crate::event::{EventSink, Name, QueryEvent};
+use crate::event::{EventSink, Name, NameTable, QueryEvent};
 use crate::scan;
 use crate::timeparse;
 
@@ -30,7 +28,7 @@ pub struct MysqlSlow {
     last_time: Option<i64>,
     pub events: u64,
     /// Users, hosts, thread ids and schemas seen, so events share one allocation each.
-    names: FxHashMap<Box<str>, Name>,
+    names: NameTable,
 }
 
 /// What a line was.
@@ -50,16 +48,7 @@ impl MysqlSlow {
     }
 
     fn name(&mut self, s: &str) -> Name {
-        if let Some(n) = self.names.get(s) {
-            return n.clone();
-        }
-        if self.names.len() >= 4096 {
-            // Thread ids of a long log: start over rather than grow with it.
-            self.names.clear();
-        }
-        let n: Name = s.into();
-        self.names.insert(s.into(), n.clone());
-        n
+        self.names.get(s)
     }
 
     fn emit(&mut self, sink: &mut dyn EventSink) {

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use crate::aggregate::{PlanFacts, Tags};
-use crate::event::{EventSink, Hint, Name, QueryEvent, SideNote};
+use crate::event::{EventSink, Hint, Name, NameTable, QueryEvent, SideNote};
 use crate::fingerprint::Normalizer;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,7 +156,7 @@ struct Names {
     client: Option<Name>,
 }
 
-fn name(slot: &mut Option<Name>, s: &str, shared: Option<&mut Interned>) -> Option<Name> {
+fn name(slot: &mut Option<Name>, s: &str, shared: Option<&mut NameTable>) -> Option<Name> {
     if s.is_empty() || s == "[unknown]" {
         return None;
     }
@@ -170,25 +170,6 @@ fn name(slot: &mut Option<Name>, s: &str, shared: Option<&mut Interned>) -> Opti
             *slot = Some(n.clone());
             Some(n)
         }
-    }
-}
-
-/// Users, databases and applications as one allocation each across sessions, so the
-/// aggregator's per-statement sets recognize them by pointer. Few in any log; past the
-/// cap (a log with a user per session) new ones are simply not shared.
-#[derive(Default)]
-struct Interned(FxHashMap<Box<str>, Name>);
-
-impl Interned {
-    fn get(&mut self, s: &str) -> Name {
-        if let Some(n) = self.0.get(s) {
-            return n.clone();
-        }
-        let n = Name::from(s);
-        if self.0.len() < 4096 {
-            self.0.insert(s.into(), n.clone());
-        }
-        n
     }
 }
 
@@ -215,7 +196,8 @@ struct Cx {
     norm: Normalizer,
     /// Text buffers of emitted events, for the next ones' statement and parameters.
     spare: Vec<String>,
-    interned: Interned,
+    /// Users, databases and applications, shared across sessions.
+    interned: NameTable,
     file: usize,
     counters: PgCounters,
 }
@@ -227,7 +209,7 @@ impl PgState {
             cx: Cx {
                 norm: Normalizer::new(),
                 spare: Vec::new(),
-                interned: Interned::default(),
+                interned: NameTable::default(),
                 file,
                 counters: PgCounters::default(),
             },
