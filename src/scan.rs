@@ -29,6 +29,16 @@ pub fn byte(hay: &[u8], b: u8) -> Option<usize> {
     hay[i..].iter().position(|&c| c == b).map(|k| i + k)
 }
 
+/// Every position of `b` in a short `hay`, by [`byte`].
+pub fn positions(hay: &[u8], b: u8) -> impl Iterator<Item = usize> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let p = from + byte(hay.get(from..)?, b)?;
+        from = p + 1;
+        Some(p)
+    })
+}
+
 /// A decimal number as `str::parse::<f64>` reads it. Up to 15 digits the value is an
 /// exact integer divided by an exact power of ten, which IEEE division rounds just as
 /// a correct parse does; anything else goes to the general parser.
@@ -78,6 +88,8 @@ mod tests {
                     hay.iter().position(|&c| c == b),
                     "{hay:?} {b}"
                 );
+                let all: Vec<usize> = (0..hay.len()).filter(|&i| hay[i] == b).collect();
+                assert_eq!(positions(&hay, b).collect::<Vec<_>>(), all, "{hay:?} {b}");
             }
         }
     }

@@ -119,10 +119,7 @@ impl Prefix {
 /// Finds the severity marker: returns (severity, end of prefix, start of message).
 fn find_severity(b: &[u8]) -> Option<(Severity, usize, usize)> {
     let limit = b.len().min(400);
-    let mut from = 0;
-    while let Some(k) = scan::byte(&b[from..limit], b':') {
-        let p = from + k;
-        from = p + 1;
+    for p in scan::positions(&b[..limit], b':') {
         // The word before ':' must be upper-case letters (+ digit for DEBUGn).
         let mut s = p;
         while s > 0 && (b[s - 1].is_ascii_uppercase() || (s < p && b[s - 1].is_ascii_digit())) {
@@ -175,12 +172,7 @@ fn parse_prefix_auto(p: &str, rec: &mut PgRecord, year: i64) -> bool {
     // pid: the first `[digits]`, `name[digits]` or `[name.digits]` (Heroku).
     let rb = rest.as_bytes();
     let mut pid_found = false;
-    for open in rb
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| **c == b'[')
-        .map(|(i, _)| i)
-    {
+    for open in scan::positions(rb, b'[') {
         let Some(close) = scan::byte(&rb[open..], b']') else {
             break;
         };
