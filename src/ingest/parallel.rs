@@ -23,8 +23,11 @@ use crate::event::{EventSink, Hint, QueryEvent};
 use crate::fingerprint::{Normalizer, TextCache};
 
 /// Target chunk size: large enough that per-chunk overhead vanishes, small enough that
-/// the chunks in flight (a few per worker) stay a small part of the memory budget.
-pub const CHUNK: usize = 1 << 20;
+/// the chunks in flight (a dozen or so, read, parsed and waiting) stay a small part of
+/// the memory budget. Measured on 1 GB PostgreSQL and MySQL logs with 2 threads: 1 MiB
+/// and 512 KiB run alike, 512 KiB holds 10 MB less at peak (PostgreSQL 71 -> 59 MB),
+/// and 256 KiB and below cost time in hand-offs.
+pub const CHUNK: usize = 512 << 10;
 /// Read-ahead used while looking for a place to cut.
 const SLACK: usize = 64 * 1024;
 
