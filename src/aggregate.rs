@@ -70,11 +70,18 @@ pub struct SmallSet {
     /// The shared names added so far: readers hand out one allocation per name, so
     /// comparing pointers skips comparing strings for almost every event.
     seen: Vec<crate::event::Name>,
+    /// The name the last event had, in the set itself: most events repeat it, and the
+    /// check then reads no other memory (`seen` is a cache miss away).
+    last: Option<crate::event::Name>,
 }
 
 impl SmallSet {
     fn add_name(&mut self, v: &Option<crate::event::Name>) {
         let Some(v) = v else { return };
+        if self.last.as_ref().is_some_and(|l| Arc::ptr_eq(l, v)) {
+            return;
+        }
+        self.last = Some(v.clone());
         if self.seen.iter().any(|l| Arc::ptr_eq(l, v)) {
             return;
         }
