@@ -88,6 +88,8 @@ fn session_work(rng: &mut Rng, pid: u32, out: &mut Vec<Vec<String>>) -> u64 {
                         0.1 + rng.below(500) as f64 / 100.0
                     ),
                     "\t       u.email".to_string(),
+                    // In a csvlog field: a line that starts like a row.
+                    "\t-- 2026-11-20 10:00:00.000 UTC,\"app\",\"shop\",1,\"x\"".to_string(),
                     "\tFROM users u".to_string(),
                     format!("\tWHERE u.id = {id}"),
                 ]);
@@ -159,17 +161,96 @@ fn session_work(rng: &mut Rng, pid: u32, out: &mut Vec<Vec<String>>) -> u64 {
     n
 }
 
-/// A PostgreSQL stderr log (`log_line_prefix = '%m [%p] %q%u@%d '`) of at least `bytes`
-/// bytes; returns its statement count.
+/// How [`pg_log`] writes its entries.
+#[derive(Clone, Copy, PartialEq)]
+enum Style {
+    /// stderr with `log_line_prefix = '%m [%p] %q%u@%d '`.
+    Stderr,
+    Csvlog,
+    Jsonlog,
+}
+
+/// One stderr entry as a csvlog / jsonlog record: its severity, message (continuation
+/// lines joined), DETAIL and STATEMENT.
+fn record(entry: &[String]) -> (String, String, String, String) {
+    let (mut sev, mut msg, mut detail, mut query) =
+        (String::new(), String::new(), String::new(), String::new());
+    for line in entry {
+        if let Some(more) = line.strip_prefix('\t') {
+            msg.push('\n');
+            msg.push_str(more);
+        } else if let Some(d) = line.strip_prefix("DETAIL:  ") {
+            detail = d.to_string();
+        } else if let Some(q) = line.strip_prefix("STATEMENT:  ") {
+            query = q.to_string();
+        } else if let Some((s, m)) = line.split_once(":  ") {
+            sev = s.to_string();
+            msg = m.to_string();
+        }
+    }
+    (sev, msg, detail, query)
+}
+
+/// A csvlog row (PostgreSQL 15 columns): quoted fields double their quotes and keep
+/// their line breaks.
+fn csv_row(at: &str, pid: u32, entry: &[String]) -> String {
+    let (sev, msg, detail, query) = record(entry);
+    let q = |s: &str| {
+        if s.is_empty() {
+            String::new()
+        } else {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        }
+    };
+    let mut f: Vec<String> = vec![String::new(); 26];
+    f[0] = at.to_string();
+    f[1] = q("app");
+    f[2] = q("shop");
+    f[3] = pid.to_string();
+    f[4] = q("10.0.0.1:5432");
+    f[11] = sev;
+    f[12] = "00000".to_string();
+    f[13] = q(&msg);
+    f[14] = q(&detail);
+    f[19] = q(&query);
+    // The stderr prefix has no application name.
+    f[22] = String::new();
+    f[23] = q("client backend");
+    f.join(",")
+}
+
+/// A jsonlog record (one line).
+fn json_row(at: &str, pid: u32, entry: &[String]) -> String {
+    let (sev, msg, detail, query) = record(entry);
+    let mut v = serde_json::json!({
+        "timestamp": at, "user": "app", "dbname": "shop", "pid": pid,
+        "remote_host": "10.0.0.1", "error_severity": sev, "message": msg,
+        "backend_type": "client backend",
+    });
+    if !detail.is_empty() {
+        v["detail"] = detail.into();
+    }
+    if !query.is_empty() {
+        v["statement"] = query.into();
+    }
+    v.to_string()
+}
+
+/// A PostgreSQL log of at least `bytes` bytes; returns its statement count.
 fn pg_log(path: &Path, bytes: usize) -> u64 {
+    pg_log_as(path, bytes, Style::Stderr)
+}
+
+fn pg_log_as(path: &Path, bytes: usize, style: Style) -> u64 {
     let mut rng = Rng(7);
     let mut text = String::new();
     let mut statements = 0;
     let mut clock = 0u64;
     let mut live: Vec<Session> = Vec::new();
     let mut next_pid = 1000;
-    while text.len() < bytes || !live.is_empty() {
-        while text.len() < bytes && live.len() < 12 {
+    let mut size = 0;
+    while size < bytes || !live.is_empty() {
+        while size < bytes && live.len() < 12 {
             let mut queue = Vec::new();
             statements += session_work(&mut rng, next_pid, &mut queue);
             queue.reverse();
@@ -183,14 +264,27 @@ fn pg_log(path: &Path, bytes: usize) -> u64 {
         let s = &mut live[i];
         clock += rng.below(3);
         if let Some(entry) = s.queue.pop() {
-            for line in entry {
+            // The size counts the stderr form whatever the style, so each style holds
+            // the same entries.
+            let mut plain = String::new();
+            for line in &entry {
                 match line.strip_prefix('\t') {
-                    Some(_) => text.push_str(&line),
+                    Some(_) => plain.push_str(line),
                     None => {
-                        let _ = write!(text, "{} [{}] app@shop {line}", stamp(clock), s.pid);
+                        let _ = write!(plain, "{} [{}] app@shop {line}", stamp(clock), s.pid);
                     }
                 }
-                text.push('\n');
+                plain.push('\n');
+            }
+            size += plain.len();
+            match style {
+                Style::Stderr => text.push_str(&plain),
+                Style::Csvlog => {
+                    let _ = writeln!(text, "{}", csv_row(&stamp(clock), s.pid, &entry));
+                }
+                Style::Jsonlog => {
+                    let _ = writeln!(text, "{}", json_row(&stamp(clock), s.pid, &entry));
+                }
             }
         }
         if s.queue.is_empty() {
@@ -312,6 +406,44 @@ fn postgres_log_reads_the_same_with_any_thread_count() {
         .filter_map(|e| e.as_str())
         .collect();
     assert!(endpoints.contains(&"checkout#create"), "{endpoints:?}");
+}
+
+/// `v` without its `file:line` locations (a record's line differs between formats).
+fn unlocated(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .filter(|(k, _)| k.as_str() != "location")
+            .map(|(k, x)| (k.clone(), unlocated(x)))
+            .collect(),
+        serde_json::Value::Array(a) => a.iter().map(unlocated).collect(),
+        x => x.clone(),
+    }
+}
+
+/// csvlog and jsonlog hold the same entries as one record each, the stderr entry's
+/// DETAIL and STATEMENT lines as fields: cut at row starts (in csvlog only where no
+/// quoted field is open), they read alike with any thread count, and as the stderr log.
+#[test]
+fn csvlog_and_jsonlog_read_the_same_with_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = dir.path().join("postgresql.log");
+    let statements = pg_log_as(&stderr, 1 << 20, Style::Stderr);
+    let (_, plain) = report(&stderr, &["--jobs", "1"]);
+    for (style, name) in [
+        (Style::Csvlog, "postgresql.csv"),
+        (Style::Jsonlog, "postgresql.json"),
+    ] {
+        let log = dir.path().join(name);
+        assert_eq!(pg_log_as(&log, 1 << 20, style), statements);
+        let v = same_whatever_the_threads(&log, statements);
+        for key in ["findings", "queries"] {
+            assert!(
+                unlocated(&v[key]) == unlocated(&plain[key]),
+                "{name}: {key} differ from the stderr log's"
+            );
+        }
+    }
 }
 
 #[test]

@@ -292,69 +292,12 @@ pub fn read_one_thread(
             state.finish(sink);
             stats.errors_unattributed = state.counters().errors_unattributed;
         }
-        Format::Csvlog => {
+        Format::Csvlog | Format::Jsonlog => {
             let mut state = PgState::new(file);
-            let mut row = pg_csv::CsvRow::default();
-            let mut fields = pg_csv::Fields::default();
-            let mut rec = PgRecord::default();
-            for_each_line(Lines::Read(reader), stats, |line, no, st| {
-                if !row.is_open() && line.trim().is_empty() {
-                    return;
-                }
-                if row.push(line, no) {
-                    let first = row.first_line;
-                    pg_csv::split_fields(row.text(), &mut fields);
-                    if pg_csv::to_record(&fields, first, &mut rec) {
-                        st.recognized_lines += no - first + 1;
-                        state.record(&rec.view(), sink);
-                    } else {
-                        st.unrecognized(first, row.text());
-                    }
-                    row.clear();
-                }
-            })?;
-            if row.is_open() {
-                // A truncated last row: keep what it has, its open quote closed.
-                let first = row.first_line;
-                let text = format!("{}\"", row.text());
-                pg_csv::split_fields(&text, &mut fields);
-                if pg_csv::to_record(&fields, first, &mut rec) {
-                    state.record(&rec.view(), sink);
-                } else {
-                    stats.unrecognized(first, &text);
-                }
-            }
-            state.finish(sink);
-            stats.errors_unattributed = state.counters().errors_unattributed;
-        }
-        Format::Jsonlog => {
-            let mut state = PgState::new(file);
-            let mut cur = PgRecord::default();
-            let mut next = PgRecord::default();
-            let mut open = false;
-            for_each_line(Lines::Read(reader), stats, |line, no, st| {
-                if line.trim().is_empty() {
-                    return;
-                }
-                match pg_json::parse(line, no, &mut next, opts.year) {
-                    pg_json::JsonLine::Record => {
-                        st.recognized_lines += 1;
-                        if open {
-                            state.record(&cur.view(), sink);
-                        }
-                        std::mem::swap(&mut cur, &mut next);
-                        open = true;
-                    }
-                    pg_json::JsonLine::Continuation(text) if open => {
-                        st.recognized_lines += 1;
-                        cur.message.push('\n');
-                        cur.message.push_str(&text);
-                    }
-                    _ => st.unrecognized(no, line),
-                }
-            })?;
-            if open {
-                state.record(&cur.view(), sink);
+            let done = |rec: &mut PgRecord| state.record(&rec.view(), sink);
+            match format {
+                Format::Csvlog => read_csvlog(Lines::Read(reader), stats, done)?,
+                _ => read_jsonlog(Lines::Read(reader), opts, stats, done)?,
             }
             state.finish(sink);
             stats.errors_unattributed = state.counters().errors_unattributed;
@@ -378,6 +321,84 @@ fn read_mysql(
     })?;
     p.finish(sink);
     Ok(p)
+}
+
+/// Groups csvlog lines into rows (a quoted field may span lines) and hands each row's
+/// record to `done`.
+fn read_csvlog(
+    lines: Lines,
+    stats: &mut FileStats,
+    mut done: impl FnMut(&mut PgRecord),
+) -> io::Result<()> {
+    let mut row = pg_csv::CsvRow::default();
+    let mut fields = pg_csv::Fields::default();
+    let mut rec = PgRecord::default();
+    for_each_line(lines, stats, |line, no, st| {
+        if !row.is_open() && line.trim().is_empty() {
+            return;
+        }
+        if row.push(line, no) {
+            let first = row.first_line;
+            pg_csv::split_fields(row.text(), &mut fields);
+            if pg_csv::to_record(&fields, first, &mut rec) {
+                st.recognized_lines += no - first + 1;
+                done(&mut rec);
+            } else {
+                st.unrecognized(first, row.text());
+            }
+            row.clear();
+        }
+    })?;
+    if row.is_open() {
+        // A truncated last row: keep what it has, its open quote closed.
+        let first = row.first_line;
+        let text = format!("{}\"", row.text());
+        pg_csv::split_fields(&text, &mut fields);
+        if pg_csv::to_record(&fields, first, &mut rec) {
+            done(&mut rec);
+        } else {
+            stats.unrecognized(first, &text);
+        }
+    }
+    Ok(())
+}
+
+/// Reads jsonlog lines (one record per line, or a record's message continued over
+/// Cloud SQL lines) and hands each complete record to `done`.
+fn read_jsonlog(
+    lines: Lines,
+    opts: &ReadOptions,
+    stats: &mut FileStats,
+    mut done: impl FnMut(&mut PgRecord),
+) -> io::Result<()> {
+    let mut cur = PgRecord::default();
+    let mut next = PgRecord::default();
+    let mut open = false;
+    for_each_line(lines, stats, |line, no, st| {
+        if line.trim().is_empty() {
+            return;
+        }
+        match pg_json::parse(line, no, &mut next, opts.year) {
+            pg_json::JsonLine::Record => {
+                st.recognized_lines += 1;
+                if open {
+                    done(&mut cur);
+                }
+                std::mem::swap(&mut cur, &mut next);
+                open = true;
+            }
+            pg_json::JsonLine::Continuation(text) if open => {
+                st.recognized_lines += 1;
+                cur.message.push('\n');
+                cur.message.push_str(&text);
+            }
+            _ => st.unrecognized(no, line),
+        }
+    })?;
+    if open {
+        done(&mut cur);
+    }
+    Ok(())
 }
 
 /// Groups stderr lines into records (a header line and its continuation lines) and

@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use super::pg::{self, PgRecord, PgState, RecordView, Severity};
 use super::{
-    FileStats, Format, Lines, ReadOptions, mysql_slow, pg_stderr, read_mysql, read_stderr,
+    FileStats, Format, Lines, ReadOptions, mysql_slow, pg_json, pg_stderr, read_csvlog,
+    read_jsonlog, read_mysql, read_stderr,
 };
 use crate::aggregate::{PlanFacts, TagCache, Tags, text_hash};
 use crate::event::{EventSink, Hint, QueryEvent};
@@ -33,7 +34,10 @@ const SLACK: usize = 64 * 1024;
 
 /// The formats that can be cut at entry starts without reading the whole log.
 pub fn supports(format: Format) -> bool {
-    matches!(format, Format::Stderr | Format::MysqlSlow)
+    matches!(
+        format,
+        Format::Stderr | Format::Csvlog | Format::Jsonlog | Format::MysqlSlow
+    )
 }
 
 /// PostgreSQL records of one chunk, their strings side by side in one buffer.
@@ -44,7 +48,8 @@ struct PgChunk {
 }
 
 /// A record whose strings follow the previous record's in [`PgChunk::text`]: the byte
-/// lengths of session, user, db, app, client, message. Kept small: a chunk holds
+/// lengths of session, user, db, app, client, message, detail and statement (the last
+/// two only csvlog and jsonlog have; empty: none). Kept small: a chunk holds
 /// thousands, and a dozen chunks are in flight.
 struct Flat {
     line: u64,
@@ -55,7 +60,7 @@ struct Flat {
     /// The duration and where the statement starts in the message.
     timed: Option<(f64, u32)>,
     plan: Option<Box<FlatPlan>>,
-    lens: [u32; 6],
+    lens: [u32; 8],
 }
 
 /// An auto_explain record's plan, read on the worker.
@@ -67,11 +72,18 @@ struct FlatPlan {
 
 impl PgChunk {
     fn push(&mut self, r: &PgRecord, timed: Option<(f64, usize)>, plan: Option<Box<FlatPlan>>) {
-        let mut lens = [0u32; 6];
-        for (i, f) in [&r.session, &r.user, &r.db, &r.app, &r.client, &r.message]
-            .into_iter()
-            .enumerate()
-        {
+        let mut lens = [0u32; 8];
+        let fields = [
+            &r.session,
+            &r.user,
+            &r.db,
+            &r.app,
+            &r.client,
+            &r.message,
+            &r.detail,
+            &r.statement,
+        ];
+        for (i, f) in fields.into_iter().enumerate() {
             // A field of 4 GiB cannot be read into a chunk in the first place; a
             // saturated length only makes its view empty (`views`), never a panic.
             lens[i] = u32::try_from(f.len()).unwrap_or(u32::MAX);
@@ -92,7 +104,7 @@ impl PgChunk {
     fn views(&self) -> impl Iterator<Item = RecordView<'_>> {
         let mut start = 0usize;
         self.records.iter().map(move |f| {
-            let mut field = [""; 6];
+            let mut field = [""; 8];
             for (i, len) in f.lens.iter().enumerate() {
                 let end = start + *len as usize;
                 field[i] = self.text.get(start..end).unwrap_or("");
@@ -108,8 +120,8 @@ impl PgChunk {
                 app: field[3],
                 client: field[4],
                 message: field[5],
-                detail: None,
-                statement: None,
+                detail: (!field[6].is_empty()).then_some(field[6]),
+                statement: (!field[7].is_empty()).then_some(field[7]),
                 hint: f.hint,
                 tags: f.tags.as_ref(),
                 timed: f.timed.map(|(ms, at)| (ms, at as usize)),
@@ -351,22 +363,30 @@ fn parse_chunk(
         _ => {
             // Records hold the chunk's text minus line prefixes' punctuation.
             let mut chunk = pool.pg(data.len());
-            read_stderr(Lines::Slice(data), opts, &mut stats, |rec| {
+            let done = |rec: &mut PgRecord| {
                 let (timed, plan) = hinter.pg_record(rec);
                 chunk.push(rec, timed, plan);
-            })?;
+            };
+            let lines = Lines::Slice(data);
+            match format {
+                Format::Csvlog => read_csvlog(lines, &mut stats, done)?,
+                Format::Jsonlog => read_jsonlog(lines, opts, &mut stats, done)?,
+                _ => read_stderr(lines, opts, &mut stats, done)?,
+            }
             Items::Pg(chunk)
         }
     };
     Ok(Parsed { stats, items })
 }
 
-/// Whether a chunk may begin with `line`, `prev` being the line before it: only where
+/// Whether a chunk may begin with `line`, `prev` being the line before it and
+/// `in_quotes` whether the chunk so far leaves a csvlog quoted field open: only where
 /// the single-threaded reader also starts a new entry, so cutting there changes nothing.
 fn may_start(
     format: Format,
     line: &[u8],
     prev: &[u8],
+    in_quotes: bool,
     opts: &ReadOptions,
     scratch: &mut PgRecord,
     overgrown: bool,
@@ -389,6 +409,17 @@ fn may_start(
                     w.eq_ignore_ascii_case("use ") || w.eq_ignore_ascii_case("set ")
                 })
         }
+        // A row ends where its quotes balance (doubled quotes inside a field count
+        // twice): with an even number of quotes since the chunk's start (itself a row
+        // start) the last row is complete. Megabytes without that: the rest is one
+        // unterminated field, cut at a line that starts like a row.
+        Format::Csvlog => !in_quotes || (overgrown && super::looks_like_csvlog(line)),
+        // A line continues the record before it only as a Cloud SQL continuation.
+        Format::Jsonlog => match pg_json::parse(line, 0, scratch, opts.year) {
+            pg_json::JsonLine::Record => true,
+            pg_json::JsonLine::Continuation(_) => false,
+            pg_json::JsonLine::No => overgrown,
+        },
         _ => match pg_stderr::parse_line(line, scratch, opts.prefix.as_ref(), opts.year) {
             pg_stderr::Line::Header => true,
             // Megabytes of lines that are not log entries (a log with something else
@@ -398,6 +429,22 @@ fn may_start(
             pg_stderr::Line::Unrecognized => overgrown,
             _ => false,
         },
+    }
+}
+
+/// Whether the quotes in a chunk so far are odd (a csvlog field still open), counted
+/// up to the cut candidates as they advance.
+#[derive(Default)]
+struct Quotes {
+    upto: usize,
+    odd: bool,
+}
+
+impl Quotes {
+    fn count(&mut self, data: &[u8], to: usize) {
+        let n = data[self.upto..to].iter().filter(|&&c| c == b'"').count();
+        self.odd ^= n % 2 == 1;
+        self.upto = to;
     }
 }
 
@@ -452,6 +499,8 @@ fn split(
             return Ok(());
         }
         let mut pos = chunk.min(filled);
+        // Every chunk starts at a row start, with no quote open.
+        let mut quotes = Quotes::default();
         let cut = loop {
             let data = &buf[..filled];
             let Some(i) = memchr::memchr(b'\n', &data[pos..]) else {
@@ -474,10 +523,14 @@ fn split(
                 }
             };
             let prev_start = memchr::memrchr(b'\n', &data[..start - 1]).map_or(0, |k| k + 1);
+            if format == Format::Csvlog {
+                quotes.count(data, start);
+            }
             if may_start(
                 format,
                 &data[start..end],
                 &data[prev_start..start - 1],
+                quotes.odd,
                 opts,
                 &mut scratch,
                 start > chunk + OVERGROWN,
@@ -630,7 +683,7 @@ fn fold(
             }
         }
     }
-    if format == Format::Stderr {
+    if !format.is_mysql() {
         state.finish(sink);
         stats.errors_unattributed = state.counters().errors_unattributed;
     }
