@@ -363,23 +363,32 @@ fn read_csvlog(
     Ok(())
 }
 
-/// Reads jsonlog lines (one record per line, or a record's message continued over
-/// Cloud SQL lines) and hands each complete record to `done`.
-fn read_jsonlog(
+/// What a line is to a log whose records are a first line and continuation lines.
+enum Part {
+    /// A record's first line, read into the record passed.
+    First,
+    /// The current record's message goes on with the line from this byte.
+    More(usize),
+    /// ... with this text (unwrapped from JSON).
+    MoreText(String),
+    Blank,
+    Unrecognized,
+}
+
+/// Groups lines into records with `read` and hands each complete record to `done`: the
+/// skeleton of the stderr and jsonlog readers.
+fn group_records(
     lines: Lines,
-    opts: &ReadOptions,
     stats: &mut FileStats,
+    mut read: impl FnMut(&str, u64, &mut PgRecord) -> Part,
     mut done: impl FnMut(&mut PgRecord),
 ) -> io::Result<()> {
     let mut cur = PgRecord::default();
     let mut next = PgRecord::default();
     let mut open = false;
     for_each_line(lines, stats, |line, no, st| {
-        if line.trim().is_empty() {
-            return;
-        }
-        match pg_json::parse(line, no, &mut next, opts.year) {
-            pg_json::JsonLine::Record => {
+        match read(line, no, &mut next) {
+            Part::First => {
                 st.recognized_lines += 1;
                 if open {
                     done(&mut cur);
@@ -387,12 +396,24 @@ fn read_jsonlog(
                 std::mem::swap(&mut cur, &mut next);
                 open = true;
             }
-            pg_json::JsonLine::Continuation(text) if open => {
+            Part::More(at) if open => {
+                st.recognized_lines += 1;
+                cur.message.push('\n');
+                let text = &line[at..];
+                // Syslog writes a tab as `#011`.
+                if text.as_bytes().contains(&b'#') && text.contains("#011") {
+                    cur.message.push_str(&text.replace("#011", "\t"));
+                } else {
+                    cur.message.push_str(text);
+                }
+            }
+            Part::MoreText(text) if open => {
                 st.recognized_lines += 1;
                 cur.message.push('\n');
                 cur.message.push_str(&text);
             }
-            _ => st.unrecognized(no, line),
+            Part::Blank => {}
+            Part::More(_) | Part::MoreText(_) | Part::Unrecognized => st.unrecognized(no, line),
         }
     })?;
     if open {
@@ -401,46 +422,50 @@ fn read_jsonlog(
     Ok(())
 }
 
+/// Reads jsonlog lines (one record per line, or a record's message continued over
+/// Cloud SQL lines) and hands each complete record to `done`.
+fn read_jsonlog(
+    lines: Lines,
+    opts: &ReadOptions,
+    stats: &mut FileStats,
+    done: impl FnMut(&mut PgRecord),
+) -> io::Result<()> {
+    let read = |line: &str, no, next: &mut PgRecord| {
+        if line.trim().is_empty() {
+            return Part::Blank;
+        }
+        match pg_json::parse(line, no, next, opts.year) {
+            pg_json::JsonLine::Record => Part::First,
+            pg_json::JsonLine::Continuation(text) => Part::MoreText(text),
+            pg_json::JsonLine::No => Part::Unrecognized,
+        }
+    };
+    group_records(lines, stats, read, done)
+}
+
 /// Groups stderr lines into records (a header line and its continuation lines) and
 /// hands each complete record to `done`.
 fn read_stderr(
-    reader: Lines,
+    lines: Lines,
     opts: &ReadOptions,
     stats: &mut FileStats,
-    mut done: impl FnMut(&mut PgRecord),
+    done: impl FnMut(&mut PgRecord),
 ) -> io::Result<()> {
-    let mut cur = PgRecord::default();
-    let mut next = PgRecord::default();
-    let mut open = false;
-    for_each_line(reader, stats, |line, no, st| {
-        match pg_stderr::parse_line(line, &mut next, opts.prefix.as_ref(), opts.year) {
-            Line::Header => {
-                next.line = no;
-                st.recognized_lines += 1;
-                if open {
-                    done(&mut cur);
-                }
-                std::mem::swap(&mut cur, &mut next);
-                open = true;
-            }
-            Line::Continuation(at) if open => {
-                st.recognized_lines += 1;
-                cur.message.push('\n');
-                let text = &line[at..];
-                if text.as_bytes().contains(&b'#') && text.contains("#011") {
-                    cur.message.push_str(&text.replace("#011", "\t"));
-                } else {
-                    cur.message.push_str(text);
-                }
-            }
-            Line::Blank => {}
-            Line::Continuation(_) | Line::Unrecognized => st.unrecognized(no, line),
+    let read = |line: &str, no, next: &mut PgRecord| match pg_stderr::parse_line(
+        line,
+        next,
+        opts.prefix.as_ref(),
+        opts.year,
+    ) {
+        Line::Header => {
+            next.line = no;
+            Part::First
         }
-    })?;
-    if open {
-        done(&mut cur);
-    }
-    Ok(())
+        Line::Continuation(at) => Part::More(at),
+        Line::Blank => Part::Blank,
+        Line::Unrecognized => Part::Unrecognized,
+    };
+    group_records(lines, stats, read, done)
 }
 
 /// Reads up to `n` lines for detection without losing them: returns the lines and a
