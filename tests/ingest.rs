@@ -258,3 +258,50 @@ fn heroku_continuations_and_space_indented_lines() {
         "4850"
     );
 }
+
+/// A csvlog line cut short with a quote open (a crash mid-write), then the server logging
+/// on: the reader gives the open row up after 16 MB and reads the rows after that,
+/// instead of making the rest of the file one row (held in memory, every record lost).
+#[test]
+fn csvlog_unterminated_quote_is_given_up_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("postgresql.csv");
+    let row = |i: usize| {
+        format!(
+            "2026-11-20 10:{:02}:{:02}.{:03} UTC,\"app\",\"shop\",{},\"10.0.0.1:5432\",,,,,,,LOG,00000,\"duration: 1.000 ms  statement: SELECT * FROM orders WHERE id = {i}\",,,,,,,,,\"rails\"\n",
+            i / 60000 % 60,
+            i / 1000 % 60,
+            i % 1000,
+            1000 + i % 7
+        )
+    };
+    let mut text = String::new();
+    for i in 0..10 {
+        text.push_str(&row(i));
+    }
+    text.push_str("2026-11-20 10:00:00.500 UTC,\"app\",\"shop\",9,\"10.0.0.1:5432\",,,,,,,LOG,00000,\"duration: 2.0 ms  statement: SELECT 'cut short\n");
+    let broken_line = 11;
+    let mut n = 10;
+    while text.len() < 20 << 20 {
+        text.push_str(&row(n));
+        n += 1;
+    }
+    let total = n - 1;
+    std::fs::write(&path, &text).unwrap();
+    let per_row = row(5000).len();
+    for jobs in ["1", "2"] {
+        let r = analyze_json(&[path.to_str().unwrap(), "--jobs", jobs]);
+        let s = &r["summary"];
+        let events = s["events"].as_u64().unwrap() as usize;
+        // The rows within 16 MB of the open quote are lost; all after them are read.
+        let lost = (16 << 20) / per_row + 2;
+        assert!(events < total, "--jobs {jobs}: {events}");
+        assert!(events + lost >= total, "--jobs {jobs}: {events} of {total}");
+        let first = &s["files"][0]["first_unrecognized"][0];
+        assert_eq!(first["line"], broken_line, "--jobs {jobs}: {first}");
+        assert!(
+            first["text"].as_str().unwrap().contains("does not close"),
+            "--jobs {jobs}: {first}"
+        );
+    }
+}

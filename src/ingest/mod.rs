@@ -333,7 +333,16 @@ fn read_csvlog(
     let mut row = pg_csv::CsvRow::default();
     let mut fields = pg_csv::Fields::default();
     let mut rec = PgRecord::default();
+    // After a row given up on: lines up to the next one that starts a row are skipped.
+    let mut skipping = false;
     for_each_line(lines, stats, |line, no, st| {
+        if skipping {
+            if !looks_like_csvlog(line) {
+                st.unrecognized(no, line);
+                return;
+            }
+            skipping = false;
+        }
         if !row.is_open() && line.trim().is_empty() {
             return;
         }
@@ -347,6 +356,18 @@ fn read_csvlog(
                 st.unrecognized(first, row.text());
             }
             row.clear();
+        } else if row.text().len() > pg_csv::MAX_OPEN_ROW {
+            // A quote that never closes (a line cut short by a crash, then the server
+            // logging on after its restart) would make the rest of the file one row:
+            // held in memory, and every record after it lost.
+            let why = format!(
+                "csvlog row whose quoted field does not close within 16 MB (skipped to the \
+                 next line that starts a row): {}",
+                row.text()
+            );
+            st.unrecognized(row.first_line, &why);
+            row.clear();
+            skipping = true;
         }
     })?;
     if row.is_open() {
