@@ -986,6 +986,33 @@ mod tests {
         );
     }
 
+    /// A xorshift generator for the generated-statement tests.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
+    /// The streaming fingerprint equals the token list's wherever it is given, in both
+    /// dialects; returns in how many of the two it was.
+    fn streams_like_tokens(n: &mut Normalizer, sql: &str) -> usize {
+        let mut streamed = 0;
+        for mysql in [false, true] {
+            if let Some(fast) = n.fingerprint_streaming(sql, mysql) {
+                streamed += 1;
+                assert_eq!(
+                    fast,
+                    n.fingerprint_tokens(sql, mysql),
+                    "mysql={mysql} {sql:?}"
+                );
+            }
+        }
+        streamed
+    }
+
     /// Token soup built to reach the streaming path's edges: lists that close, stay open,
     /// nest, hold signs or other words; semicolons inside and at the end; comments, quoted
     /// names, dollar quotes, negative numbers after operands.
@@ -1046,13 +1073,7 @@ mod tests {
             "`a b`",
             "\"a b\"",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let mut n = Normalizer::new();
         let (mut streamed, mut cases) = (0, 0);
         for _ in 0..200_000 {
@@ -1060,19 +1081,12 @@ mod tests {
             let mut sql = String::new();
             for _ in 0..len {
                 sql.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
-                if next() % 3 != 0 {
+                if !next().is_multiple_of(3) {
                     sql.push(' ');
                 }
             }
-            for mysql in [false, true] {
-                cases += 1;
-                let fast = n.fingerprint_streaming(&sql, mysql);
-                let slow = n.fingerprint_tokens(&sql, mysql);
-                if let Some(fast) = fast {
-                    streamed += 1;
-                    assert_eq!(fast, slow, "mysql={mysql} {sql:?}");
-                }
-            }
+            cases += 2;
+            streamed += streams_like_tokens(&mut n, &sql);
         }
         // Most cases must take the streaming path, or the test proves little.
         assert!(streamed * 10 > cases * 7, "{streamed} of {cases} streamed");
@@ -1100,13 +1114,7 @@ mod tests {
             "1e3",
             "TRUE",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let mut n = Normalizer::new();
         let (mut streamed, mut cases) = (0, 0);
         for _ in 0..40_000 {
@@ -1136,7 +1144,7 @@ mod tests {
                 }
                 sql.push('(');
                 sql.push_str(&row.join(", "));
-                if next() % 20 != 0 {
+                if !next().is_multiple_of(20) {
                     sql.push(')');
                 }
             }
@@ -1144,15 +1152,8 @@ mod tests {
                 ["", ";", " ON CONFLICT DO NOTHING", " RETURNING id;", ", (9"]
                     [(next() % 5) as usize],
             );
-            for mysql in [false, true] {
-                cases += 1;
-                let fast = n.fingerprint_streaming(&sql, mysql);
-                let slow = n.fingerprint_tokens(&sql, mysql);
-                if let Some(fast) = fast {
-                    streamed += 1;
-                    assert_eq!(fast, slow, "mysql={mysql} {sql:?}");
-                }
-            }
+            cases += 2;
+            streamed += streams_like_tokens(&mut n, &sql);
         }
         assert!(streamed * 10 > cases * 9, "{streamed} of {cases} streamed");
     }
