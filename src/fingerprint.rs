@@ -202,10 +202,6 @@ impl Emit {
     }
 }
 
-fn is_values(word: &[u8]) -> bool {
-    word.len() == 6 && word.eq_ignore_ascii_case(b"values")
-}
-
 /// The bracket depth after a token.
 fn bracket_depth(depth: usize, text: &[u8], kind: Kind) -> usize {
     match (kind, text) {
@@ -262,7 +258,7 @@ impl Normalizer {
             };
             i = next;
             e.token(key, sql, t, mysql);
-            if t.kind == Kind::Word && is_values(&b[t.start..t.end]) {
+            if is_word(b, &t, "values") {
                 break Some(t);
             }
         };
@@ -300,7 +296,7 @@ impl Normalizer {
                 },
             };
             let text = &b[t.start..t.end];
-            let values = t.kind == Kind::Word && is_values(text);
+            let values = is_word(b, &t, "values");
             let punct = |p: &[u8]| t.kind == Kind::Punct && text == p;
             match rows {
                 Rows::Off => {}
