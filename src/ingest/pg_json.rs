@@ -53,7 +53,9 @@ pub fn parse(line: &str, line_no: u64, rec: &mut PgRecord, year: i64) -> JsonLin
                 Some(None) => &Keys::default(),
                 None => &k,
             };
-            fill(line_no, rec, |keys| keys.iter().find_map(|key| v.get(key)))
+            fill(line_no, rec, |keys| {
+                keys.iter().find_map(|key| v.get(key).map(Cow::Borrowed))
+            })
         }
         None => parse_tree(line, line_no, rec, year),
     }
@@ -243,7 +245,7 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Optio
 }
 
 impl<'a> Keys<'a> {
-    fn get(&self, key: &str) -> Option<Cow<'a, str>> {
+    fn get(&self, key: &str) -> Option<&str> {
         let t = match key {
             "timestamp" => &self.timestamp,
             "log_time" => &self.log_time,
@@ -266,8 +268,8 @@ impl<'a> Keys<'a> {
         };
         match t {
             Text::Absent => None,
-            Text::Str(s) => Some(s.clone()),
-            Text::Num(n) => Some(Cow::Owned(n.clone())),
+            Text::Str(s) => Some(s),
+            Text::Num(n) => Some(n),
         }
     }
 }
