@@ -191,6 +191,11 @@ fn looks_like_csvlog(line: &str) -> bool {
         .any(|s| line.contains(s))
 }
 
+/// How far input may run without what ends it before the reader gives up on it: past
+/// the chunk size, a chunk without an entry start (the parallel reader then cuts before
+/// a line that belongs to no entry); a csvlog row whose quoted field stays open.
+pub(crate) const RUNAWAY: usize = 16 << 20;
+
 /// Where lines come from: a stream, or a chunk already in memory (read in place).
 pub(crate) enum Lines<'a> {
     Read(&'a mut dyn BufRead),
@@ -356,14 +361,15 @@ fn read_csvlog(
                 st.unrecognized(first, row.text());
             }
             row.clear();
-        } else if row.text().len() > pg_csv::MAX_OPEN_ROW {
+        } else if row.text().len() > RUNAWAY {
             // A quote that never closes (a line cut short by a crash, then the server
             // logging on after its restart) would make the rest of the file one row:
             // held in memory, and every record after it lost.
+            let head: String = row.text().chars().take(200).collect();
             let why = format!(
-                "csvlog row whose quoted field does not close within 16 MB (skipped to the \
-                 next line that starts a row): {}",
-                row.text()
+                "csvlog row whose quoted field does not close within {} MB (skipped to the \
+                 next line that starts a row): {head}",
+                RUNAWAY >> 20
             );
             st.unrecognized(row.first_line, &why);
             row.clear();

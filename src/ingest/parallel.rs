@@ -448,10 +448,6 @@ impl Quotes {
     }
 }
 
-/// How far past the target size a chunk may grow looking for an entry start before
-/// [`may_start`] accepts a line that is not part of any entry.
-const OVERGROWN: usize = 16 << 20;
-
 /// Cuts the stream into chunks that start at entry starts; `send` returns false when
 /// the receiving side has gone.
 fn split(
@@ -533,7 +529,7 @@ fn split(
                 quotes.odd,
                 opts,
                 &mut scratch,
-                start > chunk + OVERGROWN,
+                start > chunk + super::RUNAWAY,
             ) {
                 break start;
             }

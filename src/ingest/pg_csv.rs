@@ -3,11 +3,6 @@
 use super::pg::{PgRecord, Severity};
 use crate::timeparse;
 
-/// How long a row may grow with a quoted field open before the reader gives up on it
-/// and goes on at the next line that starts a row (see `read_csvlog`); the same bound as
-/// the parallel reader's for a chunk that finds no place to end.
-pub const MAX_OPEN_ROW: usize = 16 << 20;
-
 /// Accumulates physical lines into one CSV row.
 #[derive(Default)]
 pub struct CsvRow {
