@@ -539,14 +539,6 @@ impl Aggregator {
             self.seq = o.join();
         }
         self.seq.finish();
-        // A sketch's buckets grow like a Vec (up to twice what they hold); a copy holds
-        // them exactly, and the freed rest serves the analysis that follows.
-        for g in self.groups.values_mut() {
-            let mut exact = DDSketch::new(SketchConfig::defaults());
-            if exact.merge(&g.sketch).is_ok() {
-                g.sketch = exact;
-            }
-        }
     }
 
     /// The statement's group; `raw` is the hash of its exact text (`text_hash`).
@@ -712,7 +704,14 @@ impl EventSink for Aggregator {
             g.min_ms = g.min_ms.min(d);
             g.max_ms = g.max_ms.max(d);
             // The sketch's buckets start above zero; a 0 ms call lands in the lowest one.
+            let bins = g.sketch.length();
             g.sketch.add(d.max(1e-6));
+            if g.sketch.length() != bins {
+                // The buckets grew like a Vec (up to twice what they hold, for every
+                // fingerprint of the log); a copy holds them exactly. At most a few
+                // dozen times per fingerprint: they grow in steps of 128 up to 2,048.
+                g.sketch = g.sketch.clone();
+            }
             let slot = if g.samples.len() < SAMPLES {
                 Some(g.samples.len())
             } else {
