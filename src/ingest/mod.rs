@@ -410,41 +410,45 @@ fn group_records(
     mut read: impl FnMut(&str, u64, &mut PgRecord) -> Part,
     mut done: impl FnMut(&mut PgRecord),
 ) -> io::Result<()> {
-    let mut cur = PgRecord::default();
-    let mut next = PgRecord::default();
+    // The open record and the one being read, by index: the roles alternate without
+    // swapping two records' worth of fields per line (1.6 % of a PG worker's time).
+    let mut recs: [PgRecord; 2] = Default::default();
+    let mut cur = 0;
     let mut open = false;
     for_each_line(lines, stats, |line, no, st| {
-        match read(line, no, &mut next) {
+        match read(line, no, &mut recs[1 - cur]) {
             Part::First => {
                 st.recognized_lines += 1;
                 if open {
-                    done(&mut cur);
+                    done(&mut recs[cur]);
                 }
-                std::mem::swap(&mut cur, &mut next);
+                cur = 1 - cur;
                 open = true;
             }
             Part::More(at) if open => {
                 st.recognized_lines += 1;
-                cur.message.push('\n');
+                let message = &mut recs[cur].message;
+                message.push('\n');
                 let text = &line[at..];
                 // Syslog writes a tab as `#011`.
                 if text.as_bytes().contains(&b'#') && text.contains("#011") {
-                    cur.message.push_str(&text.replace("#011", "\t"));
+                    message.push_str(&text.replace("#011", "\t"));
                 } else {
-                    cur.message.push_str(text);
+                    message.push_str(text);
                 }
             }
             Part::MoreText(text) if open => {
                 st.recognized_lines += 1;
-                cur.message.push('\n');
-                cur.message.push_str(&text);
+                let message = &mut recs[cur].message;
+                message.push('\n');
+                message.push_str(&text);
             }
             Part::Blank => {}
             Part::More(_) | Part::MoreText(_) | Part::Unrecognized => st.unrecognized(no, line),
         }
     })?;
     if open {
-        done(&mut cur);
+        done(&mut recs[cur]);
     }
     Ok(())
 }
