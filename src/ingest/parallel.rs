@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use super::pg::{self, PgRecord, PgState, RecordView, Severity};
@@ -144,6 +144,9 @@ struct Pool {
 }
 
 type MysqlBuffers = (Vec<QueryEvent>, String, Vec<usize>);
+
+/// Chunks in flight per worker thread (read, parsed, waiting for their turn to fold).
+const IN_FLIGHT_PER_JOB: usize = 3;
 
 /// More than the chunks that can be in flight; the rest are dropped.
 const POOL_MAX: usize = 64;
@@ -558,6 +561,14 @@ pub fn read(
     let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<u8>, usize)>(2 * jobs);
     let chunk_rx = Arc::new(Mutex::new(chunk_rx));
     let (done_tx, done_rx) = sync_channel::<(u64, io::Result<Parsed>)>(4 * jobs);
+    // Chunks between the reader and the fold, in every stage: a worker that stalls no
+    // longer lets the others run ahead into an unbounded reorder queue (its high-water
+    // mark, and the pooled buffers after it, grew with the length of the file).
+    let window = IN_FLIGHT_PER_JOB * jobs;
+    let (credit_tx, credit_rx) = sync_channel::<()>(window);
+    for _ in 0..window {
+        let _ = credit_tx.try_send(());
+    }
     let pool = &Pool::default();
     std::thread::scope(|scope| {
         // Named threads: profiles and `top -H` tell the stages apart.
@@ -566,7 +577,8 @@ pub fn read(
             .spawn_scoped(scope, move || {
                 let mut seq = 0u64;
                 split(reader, format, opts, chunk, pool, |data, len| {
-                    let ok = chunk_tx.send((seq, data, len)).is_ok();
+                    // No credit: the fold has ended.
+                    let ok = credit_rx.recv().is_ok() && chunk_tx.send((seq, data, len)).is_ok();
                     seq += 1;
                     ok
                 })
@@ -594,7 +606,8 @@ pub fn read(
                 })?;
         }
         drop(done_tx);
-        let folded = fold(file, format, done_rx, sink, stats, pool);
+        let folded = fold(file, format, done_rx, &credit_tx, sink, stats, pool);
+        drop(credit_tx);
         let read = splitter
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("reader thread failed")));
@@ -607,6 +620,7 @@ fn fold(
     file: usize,
     format: Format,
     rx: Receiver<(u64, io::Result<Parsed>)>,
+    credits: &SyncSender<()>,
     sink: &mut dyn EventSink,
     stats: &mut FileStats,
     pool: &Pool,
@@ -622,6 +636,7 @@ fn fold(
         waiting.insert(seq, parsed);
         while let Some(parsed) = waiting.remove(&next) {
             next += 1;
+            let _ = credits.try_send(());
             let p = match parsed {
                 Ok(p) => p,
                 Err(e) => {
