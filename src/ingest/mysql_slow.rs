@@ -110,12 +110,14 @@ impl MysqlSlow {
             return Kind::Banner;
         }
         if !self.in_text {
-            let t = line.trim();
+            // ASCII trims throughout: the Unicode ones decode every character and ran
+            // about ten times per event (the server pads with ASCII spaces only).
+            let t = line.trim_ascii();
             if t.is_empty() {
                 return Kind::Blank;
             }
             if let Some(db) = strip_prefix_ci(t, "use ") {
-                let db = db.trim_end_matches(';').trim().trim_matches('`');
+                let db = db.trim_end_matches(';').trim_ascii().trim_matches('`');
                 self.ev.db = Some(self.name(db));
                 self.use_line = Some(t.to_string());
                 return Kind::Header;
@@ -140,12 +142,12 @@ impl MysqlSlow {
     }
 
     fn header(&mut self, line: &str, sink: &mut dyn EventSink) {
-        let body = line.trim_start_matches('#').trim();
+        let body = line.trim_start_matches('#').trim_ascii();
         if body.starts_with("Query_time:") || body.starts_with("User@Host:") {
             self.has_header_fields = true;
         }
         if let Some(t) = body.strip_prefix("Time:") {
-            let t = t.trim();
+            let t = t.trim_ascii();
             self.last_time = timeparse::parse_iso(t.as_bytes())
                 .map(|x| x.0)
                 .or_else(|| timeparse::parse_mysql_short(t.as_bytes()));
@@ -164,7 +166,7 @@ impl MysqlSlow {
                 // A command with no header of its own (start of a rotated log) is not counted.
                 return;
             }
-            let cmd = cmd.trim().trim_end_matches(';');
+            let cmd = cmd.trim_ascii().trim_end_matches(';');
             self.ev.sql = format!("administrator command: {cmd}");
             self.in_text = true;
             self.emit(sink);
@@ -200,12 +202,12 @@ impl MysqlSlow {
     fn user_host(&mut self, s: &str) {
         // Byte searches throughout: this runs once per event.
         let upto = |t: &str, c: u8| memchr::memchr(c, t.as_bytes()).unwrap_or(t.len());
-        let s = s.trim();
+        let s = s.trim_ascii();
         let (who, rest) = match scan::find(s, " @ ") {
             Some(i) => (&s[..i], &s[i + 3..]),
             None => (s, ""),
         };
-        let user = who[..upto(who, b'[')].trim();
+        let user = who[..upto(who, b'[')].trim_ascii();
         let user = if user.is_empty() {
             who.trim_matches(|c| c == '[' || c == ']' || c == ' ')
         } else {
@@ -219,15 +221,15 @@ impl MysqlSlow {
             None => (rest, None),
         };
         let open = upto(host_part, b'[');
-        let host = host_part[..open].trim();
-        let ip = host_part
-            .get(open + 1..)
-            .map_or("", |x| x[..upto(x, b'[')].trim_end().trim_end_matches(']'));
+        let host = host_part[..open].trim_ascii();
+        let ip = host_part.get(open + 1..).map_or("", |x| {
+            x[..upto(x, b'[')].trim_ascii_end().trim_end_matches(']')
+        });
         let client = if !host.is_empty() { host } else { ip };
         if !client.is_empty() {
             self.ev.client = Some(self.name(client));
         }
-        if let Some(id) = id_part.and_then(|x| x.split_whitespace().next()) {
+        if let Some(id) = id_part.and_then(|x| x.split_ascii_whitespace().next()) {
             self.ev.session = Some(self.name(id));
         }
     }
@@ -251,9 +253,9 @@ fn session_set_line(t: &str) -> Option<Option<i64>> {
     for part in body.split(',') {
         let (k, v) = part.split_once('=')?;
         // One per event: compared in place rather than lowercased into a new string.
-        let k = k.trim();
+        let k = k.trim_ascii();
         if k.eq_ignore_ascii_case("timestamp") {
-            at = timeparse::parse_epoch(v.trim().as_bytes());
+            at = timeparse::parse_epoch(v.trim_ascii().as_bytes());
         } else if !(k.eq_ignore_ascii_case("insert_id") || k.eq_ignore_ascii_case("last_insert_id"))
         {
             return None;
@@ -273,7 +275,7 @@ fn strip_prefix_ci<'a>(s: &'a str, p: &str) -> Option<&'a str> {
 /// Header lines that end the SQL of the event before them. Other `#` lines inside SQL
 /// text are comments of the statement.
 pub(crate) fn is_event_header(line: &str) -> bool {
-    let b = line.trim_start_matches('#').trim_start();
+    let b = line.trim_start_matches('#').trim_ascii_start();
     [
         "Time:",
         "User@Host:",
@@ -291,7 +293,7 @@ pub fn is_banner(line: &str) -> bool {
     // Runs for every statement line: the server ends the first banner line with
     // `started with:` (mysqld.cc, every version in the corpus), so a look at the line's
     // end rejects nearly all lines before any search.
-    (line.trim_end().ends_with("started with:") && scan::find(line, ", Version: ").is_some())
+    (line.trim_ascii_end().ends_with("started with:") && scan::find(line, ", Version: ").is_some())
         || line.starts_with("Tcp port: ")
         || line.starts_with("TCP Port: ")
         || line.starts_with("Time                 Id Command")
