@@ -143,7 +143,21 @@ struct Session {
     orphan_plan: Option<QueryEvent>,
     awaiting: Option<Awaiting>,
     names: Names,
+    /// The number of the session's last record (see [`PgState::sweep`]).
+    last: u64,
 }
+
+impl Session {
+    /// Nothing is left that a later record could complete but DETAIL / plan / temp-file
+    /// lines, which the server writes right after the statement's duration.
+    fn settled(&self) -> bool {
+        !self.untimed && self.awaiting.is_none() && self.orphan_plan.is_none()
+    }
+}
+
+/// Records between sweeps of idle sessions, and how many records a settled session may
+/// go without one of its own before it is closed.
+const SWEEP_EVERY: u64 = 1 << 16;
 
 /// The session's last prefix values, handed to its events without a new allocation
 /// while they stay the same.
@@ -188,6 +202,7 @@ pub struct PgCounters {
 pub struct PgState {
     sessions: FxHashMap<String, Session>,
     cx: Cx,
+    records: u64,
 }
 
 /// Everything but the sessions, so a session is worked on in place while the rest is
@@ -213,6 +228,7 @@ impl PgState {
                 file,
                 counters: PgCounters::default(),
             },
+            records: 0,
         }
     }
 
@@ -222,6 +238,10 @@ impl PgState {
 
     /// Handles one record in its session.
     pub fn record(&mut self, r: &RecordView, sink: &mut dyn EventSink) {
+        self.records += 1;
+        if self.records.is_multiple_of(SWEEP_EVERY) {
+            self.sweep(sink);
+        }
         let sev = r.severity.unwrap_or(Severity::Other);
         let key = r.session;
         let s = match self.sessions.get_mut(key) {
@@ -230,8 +250,31 @@ impl PgState {
             None if sev == Severity::Other => return,
             None => self.sessions.entry(key.to_string()).or_default(),
         };
+        s.last = self.records;
         if self.cx.handle(r, sev, s, sink) {
             self.sessions.remove(key);
+        }
+    }
+
+    /// Closes settled sessions that had no record for [`SWEEP_EVERY`] records, as
+    /// `disconnection:` would: without `log_disconnections` (the default) every
+    /// connection of the log stayed, its last execution with it, and memory grew with
+    /// the connections a log has seen. Sessions waiting for a duration, a statement or
+    /// a plan's statement stay (a query may run for hours). In key order: the fold and
+    /// `--jobs 1` emit the same events in the same order.
+    fn sweep(&mut self, sink: &mut dyn EventSink) {
+        let now = self.records;
+        let mut idle: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| now - s.last >= SWEEP_EVERY && s.settled())
+            .map(|(k, _)| k.clone())
+            .collect();
+        idle.sort_unstable();
+        for k in idle {
+            if let Some(mut s) = self.sessions.remove(&k) {
+                self.cx.flush(&mut s, sink);
+            }
         }
     }
 
@@ -654,6 +697,54 @@ mod tests {
             Some((12.5, "  statement: SELECT 1"))
         );
         assert_eq!(parse_duration("12.5 s"), None);
+    }
+
+    #[derive(Default)]
+    struct Events(Vec<(String, Option<f64>)>);
+
+    impl EventSink for Events {
+        fn event(&mut self, ev: &mut QueryEvent) {
+            self.0.push((ev.sql.clone(), ev.duration_ms));
+        }
+        fn note(&mut self, _: &QueryEvent, _: SideNote) {}
+    }
+
+    /// Without `log_disconnections` no record ends a session: settled ones are closed
+    /// once idle, so the sessions held stay bounded, while a statement still waiting for
+    /// its duration keeps its session however long the query runs.
+    #[test]
+    fn idle_sessions_are_closed_without_disconnection_lines() {
+        let mut st = PgState::new(0);
+        let mut sink = Events::default();
+        fn rec<'a>(session: &'a str, message: &'a str) -> RecordView<'a> {
+            RecordView {
+                severity: Some(Severity::Log),
+                session,
+                message,
+                ..Default::default()
+            }
+        }
+        st.record(&rec("long", "statement: SELECT pg_sleep(3600)"), &mut sink);
+        let n = 3 * SWEEP_EVERY;
+        let mut most = 0;
+        for i in 0..n {
+            let pid = format!("{}", 1000 + i);
+            st.record(
+                &rec(&pid, "duration: 1.000 ms  statement: SELECT 1"),
+                &mut sink,
+            );
+            most = most.max(st.sessions.len() as u64);
+        }
+        assert!(most <= 2 * SWEEP_EVERY + 1, "{most} sessions held");
+        st.record(&rec("long", "duration: 3600000.000 ms"), &mut sink);
+        st.finish(&mut sink);
+        assert_eq!(sink.0.len() as u64, n + 1);
+        assert!(
+            sink.0
+                .iter()
+                .any(|(sql, d)| sql == "SELECT pg_sleep(3600)" && *d == Some(3_600_000.0)),
+            "the long statement lost its duration"
+        );
     }
 
     #[test]
