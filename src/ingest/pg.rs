@@ -157,7 +157,9 @@ impl Session {
 
 /// Records between sweeps of idle sessions, and how many records a settled session may
 /// go without one of its own before it is closed.
-const SWEEP_EVERY: u64 = 1 << 16;
+/// (The lines that can still join a settled session come right after its statement; a
+/// session's entry holds its last execution, so thousands of idle ones add up.)
+const SWEEP_EVERY: u64 = 1 << 13;
 
 /// The session's last prefix values, handed to its events without a new allocation
 /// while they stay the same.
@@ -275,6 +277,10 @@ impl PgState {
             if let Some(mut s) = self.sessions.remove(&k) {
                 self.cx.flush(&mut s, sink);
             }
+        }
+        // A burst of connections leaves the table at its high-water size otherwise.
+        if self.sessions.capacity() > 4 * self.sessions.len() + 1024 {
+            self.sessions.shrink_to(2 * self.sessions.len());
         }
     }
 
