@@ -545,8 +545,8 @@ fn is_word_char(c: u8) -> bool {
 /// mispredicted branch, and a word rarely runs past one block.
 #[inline(always)]
 fn word_end(b: &[u8], mut i: usize) -> usize {
-    while let Some(block) = b.get(i..i + 16) {
-        let m = word_mask(block.try_into().unwrap_or(&[0; 16]));
+    while let Some(block) = b[i..].first_chunk::<16>() {
+        let m = word_mask(block);
         if m != u16::MAX {
             return i + m.trailing_ones() as usize;
         }
@@ -565,7 +565,7 @@ fn word_end(b: &[u8], mut i: usize) -> usize {
 fn push_lower(key: &mut Vec<u8>, from: &[u8], len: usize) {
     #[cfg(target_arch = "x86_64")]
     if len <= 16
-        && let Some(block) = from.get(..16)
+        && let Some(block) = from.first_chunk::<16>()
     {
         use std::arch::x86_64::*;
         key.reserve(16);

@@ -156,9 +156,9 @@ impl Session {
 }
 
 /// Records between sweeps of idle sessions, and how many records a settled session may
-/// go without one of its own before it is closed.
-/// (The lines that can still join a settled session come right after its statement; a
-/// session's entry holds its last execution, so thousands of idle ones add up.)
+/// go without one of its own before it is closed. The lines that can still join a
+/// settled session come right after its statement, and each entry holds its last
+/// execution: thousands of idle ones add up.
 const SWEEP_EVERY: u64 = 1 << 13;
 
 /// The session's last prefix values, handed to its events without a new allocation
