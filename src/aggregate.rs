@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use sketches_ddsketch::{Config as SketchConfig, DDSketch};
 
 use crate::event::{Dialect, EventSink, QueryEvent, SideNote};
-use crate::fingerprint::{Fingerprint, Normalizer, Style, TextCache};
+use crate::fingerprint::{self, Fingerprint, Normalizer, Style, TextCache};
 use crate::sequence::{Exec, Role, SeqConfig, Sequences};
 use crate::sql::tags;
 
@@ -207,6 +207,61 @@ impl TagCache {
             self.by_comments.insert(k, tags.clone());
         }
         tags
+    }
+}
+
+/// Fingerprints of statement texts and their tags, remembered by exact text (prepared
+/// statements repeat it) and by shape (`fingerprint::shape_hash`: texts with inlined
+/// values repeat that instead, and a shape costs a fraction of tokenizing).
+pub struct Prints {
+    norm: Normalizer,
+    texts: TextCache,
+    shapes: TextCache<(Fingerprint, Option<Arc<Tags>>)>,
+    tags: TagCache,
+    scratch: Vec<u8>,
+}
+
+impl Default for Prints {
+    fn default() -> Self {
+        // Per generation: thousands of distinct statements stay, memory stays bounded.
+        const CAP: usize = 1 << 13;
+        Prints {
+            norm: Normalizer::new(),
+            texts: TextCache::new(CAP),
+            shapes: TextCache::new(CAP),
+            tags: TagCache::default(),
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl Prints {
+    /// The fingerprint of `sql`, whose hash is `key`, and its tags when the text is new
+    /// here (an identical text carries identical tags).
+    pub fn get(&mut self, sql: &str, key: u64, mysql: bool) -> (Fingerprint, Option<Arc<Tags>>) {
+        if let Some(fp) = self.texts.get(key) {
+            return (fp, None);
+        }
+        // Texts of one shape have one fingerprint and the same `/* … */` comments, but
+        // `qperf:ignore` is found anywhere in the text, literals included.
+        let shape = if has_inline_ignore(sql.as_bytes()) {
+            None
+        } else {
+            fingerprint::shape_hash(sql, mysql, &mut self.scratch)
+        };
+        let (fp, tags) = match shape.and_then(|h| self.shapes.get(h)) {
+            Some(known) => known,
+            None => {
+                let fp = self.norm.fingerprint(sql, mysql);
+                let tags = self.tags.of(sql);
+                if let Some(h) = shape {
+                    self.shapes.insert(h, (fp, tags.clone()));
+                }
+                (fp, tags)
+            }
+        };
+        self.texts.insert(key, fp);
+        (fp, tags)
     }
 }
 
@@ -464,15 +519,10 @@ pub(crate) fn text_hash(sql: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(sql.as_bytes())
 }
 
-/// Raw statement texts remembered with their fingerprint, per generation.
-const FP_CACHE_CAP: usize = 1 << 13;
-
 pub struct Aggregator {
     pub groups: FxHashMap<Fingerprint, Group>,
-    fp_cache: TextCache,
-    /// Endpoint tags and `qperf:ignore` comments of texts new to `fp_cache` (identical
-    /// texts carry identical comments).
-    tag_cache: TagCache,
+    /// Fingerprints of texts no reader thread fingerprinted.
+    prints: Prints,
     pub totals: Totals,
     filters: Filters,
     /// No filter given: the per-event check is skipped.
@@ -512,8 +562,7 @@ impl Aggregator {
     pub fn new(filters: Filters, seq: SeqConfig) -> Self {
         Aggregator {
             groups: FxHashMap::default(),
-            fp_cache: TextCache::new(FP_CACHE_CAP),
-            tag_cache: TagCache::default(),
+            prints: Prints::default(),
             totals: Totals::default(),
             keep_all: filters.is_empty(),
             filters,
@@ -552,23 +601,11 @@ impl Aggregator {
         } else {
             raw
         };
-        let (fp, new_text) = match ev.hint {
+        let (fp, new_tags) = match ev.hint {
             // A reader thread fingerprinted it, and read its tags if the text was new to
             // it (the first time a text appears it is new to whichever thread reads it).
-            Some((h, fp)) if h == raw => (fp, false),
-            _ => match self.fp_cache.get(key) {
-                Some(fp) => (fp, false),
-                None => {
-                    let fp = self.norm.fingerprint(&ev.sql, mysql);
-                    self.fp_cache.insert(key, fp);
-                    (fp, true)
-                }
-            },
-        };
-        let new_tags = if new_text {
-            self.tag_cache.of(&ev.sql)
-        } else {
-            None
+            Some((h, fp)) if h == raw => (fp, None),
+            _ => self.prints.get(&ev.sql, key, mysql),
         };
         let dialect = self.dialect;
         let norm = &mut self.norm;

@@ -19,9 +19,8 @@ use super::{
     FileStats, Format, Lines, ReadOptions, mysql_slow, pg_json, pg_stderr, read_csvlog,
     read_jsonlog, read_mysql, read_stderr,
 };
-use crate::aggregate::{PlanFacts, TagCache, Tags, text_hash};
+use crate::aggregate::{PlanFacts, Prints, Tags, text_hash};
 use crate::event::{EventSink, Hint, QueryEvent};
-use crate::fingerprint::{Normalizer, TextCache};
 
 /// Target chunk size: large enough that per-chunk overhead vanishes, small enough that
 /// the chunks in flight (a dozen or so, read, parsed and waiting) stay a small part of
@@ -240,21 +239,16 @@ struct Parsed {
     items: Items,
 }
 
-/// Fingerprints statement texts, remembering repeated texts (prepared statements) by
-/// their hash so they are tokenized once per worker.
+/// Fingerprints statement texts (see [`Prints`]).
 struct Hinter {
-    norm: Normalizer,
-    cache: TextCache,
-    tags: TagCache,
+    prints: Prints,
     mysql: bool,
 }
 
 impl Hinter {
     fn new(mysql: bool) -> Self {
         Hinter {
-            norm: Normalizer::new(),
-            cache: TextCache::new(1 << 13),
-            tags: TagCache::default(),
+            prints: Prints::default(),
             mysql,
         }
     }
@@ -262,12 +256,8 @@ impl Hinter {
     /// The text's hint, and its tags when the text is new to this thread.
     fn hint(&mut self, sql: &str) -> (Hint, Option<Arc<Tags>>) {
         let h = text_hash(sql);
-        if let Some(fp) = self.cache.get(h) {
-            return ((h, fp), None);
-        }
-        let fp = self.norm.fingerprint(sql, self.mysql);
-        self.cache.insert(h, fp);
-        ((h, fp), self.tags.of(sql))
+        let (fp, tags) = self.prints.get(sql, h, self.mysql);
+        ((h, fp), tags)
     }
 
     /// The statement a PostgreSQL record will become an event for, as [`PgState`] reads
