@@ -249,18 +249,23 @@ impl Prints {
         } else {
             fingerprint::shape_hash(sql, mysql, &mut self.scratch)
         };
-        let (fp, tags) = match shape.and_then(|h| self.shapes.get(h)) {
+        let (fp, tags) = match shape.and_then(|s| self.shapes.get(s.hash)) {
             Some(known) => known,
             None => {
                 let fp = self.norm.fingerprint(sql, mysql);
                 let tags = self.tags.of(sql);
-                if let Some(h) = shape {
-                    self.shapes.insert(h, (fp, tags.clone()));
+                if let Some(s) = shape {
+                    self.shapes.insert(s.hash, (fp, tags.clone()));
                 }
                 (fp, tags)
             }
         };
-        self.texts.insert(key, fp);
+        // A text with literals is found again by its shape; remembering it as well
+        // filled the table with texts that never came back (inlined values), and each
+        // lookup then missed the processor's caches.
+        if !shape.is_some_and(|s| s.literals) {
+            self.texts.insert(key, fp);
+        }
         (fp, tags)
     }
 }

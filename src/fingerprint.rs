@@ -639,7 +639,7 @@ fn word_mask(block: &[u8; 16]) -> u16 {
 /// caller tokenizes. It also gives up where a `*` in a literal, quoted name or line
 /// comment could make the text's `/* … */` comments (its tags) differ between texts of
 /// one shape. `out` is scratch space.
-pub fn shape_hash(sql: &str, mysql: bool, out: &mut Vec<u8>) -> Option<u64> {
+pub fn shape_hash(sql: &str, mysql: bool, out: &mut Vec<u8>) -> Option<Shape> {
     // Literals are written as 0xFF: a byte no UTF-8 text has, so two texts' shapes are
     // equal only when their other bytes and their literals' places are.
     const LITERAL: u8 = 0xFF;
@@ -766,7 +766,18 @@ pub fn shape_hash(sql: &str, mysql: bool, out: &mut Vec<u8>) -> Option<u64> {
         i = literal_end;
     }
     out.extend_from_slice(&b[seg..]);
-    Some(xxhash_rust::xxh3::xxh3_64_with_seed(out, u64::from(mysql)))
+    Some(Shape {
+        hash: xxhash_rust::xxh3::xxh3_64_with_seed(out, u64::from(mysql)),
+        literals: seg != 0,
+    })
+}
+
+/// A text's shape ([`shape_hash`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub hash: u64,
+    /// Whether a literal was left out: without one the shape is the text itself.
+    pub literals: bool,
 }
 
 /// The first byte from `i` that can begin a literal, quoted text or comment (a digit,
@@ -1627,7 +1638,7 @@ mod tests {
                     shaped += 1;
                     let fp = n.fingerprint(&sql, mysql);
                     let tags = crate::aggregate::Tags::of(&sql);
-                    match seen.get(&shape) {
+                    match seen.get(&shape.hash) {
                         Some((other_fp, other)) => {
                             shared += 1;
                             assert_eq!(*other_fp, fp, "mysql={mysql}\n{other:?}\n{sql:?}");
@@ -1640,7 +1651,7 @@ mod tests {
                             }
                         }
                         None => {
-                            seen.insert(shape, (fp, sql));
+                            seen.insert(shape.hash, (fp, sql));
                         }
                     }
                 }
@@ -1655,7 +1666,8 @@ mod tests {
         let mut out = Vec::new();
         let mut shape = |s: &str| shape_hash(s, false, &mut out);
         let a = shape("SELECT * FROM t WHERE id = 5 AND s = 'x' /* app:1 */");
-        assert!(a.is_some());
+        assert!(a.is_some_and(|s| s.literals));
+        assert!(shape("SELECT * FROM t WHERE id = $1").is_some_and(|s| !s.literals));
         assert_eq!(
             a,
             shape("SELECT * FROM t WHERE id = 12345 AND s = 'it''s' /* app:1 */")
