@@ -398,6 +398,9 @@ pub struct Group {
     pub ignored_rules: SmallSet,
     /// Filled from a summary (pg_stat_statements) rather than from executions.
     pub summary_only: bool,
+    /// The tags added last: texts of one shape share them, so most events carry the
+    /// same again and need no string compared.
+    last_tags: Option<Arc<Tags>>,
 }
 
 impl Group {
@@ -433,6 +436,7 @@ impl Group {
             role: role_of(&query),
             endpoints: SmallSet::default(),
             ignored_rules: SmallSet::default(),
+            last_tags: None,
             summary_only: false,
             query,
         }
@@ -448,7 +452,11 @@ impl Group {
         self.apps.add_name(&ev.app);
     }
 
-    fn add_tags(&mut self, t: &Tags) {
+    fn add_tags(&mut self, t: &Arc<Tags>) {
+        if self.last_tags.as_ref().is_some_and(|l| Arc::ptr_eq(l, t)) {
+            return;
+        }
+        self.last_tags = Some(t.clone());
         self.endpoints.add(t.endpoint.as_deref());
         for r in &t.ignores {
             self.ignored_rules.add(Some(r));
