@@ -228,7 +228,7 @@ impl Default for Prints {
         Prints {
             norm: Normalizer::new(),
             texts: TextCache::new(CAP),
-            shapes: TextCache::new(CAP),
+            shapes: TextCache::new(CAP / 2),
             tags: TagCache::default(),
             scratch: Vec::new(),
         }
