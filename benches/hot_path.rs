@@ -1,5 +1,5 @@
 //! Micro-benchmarks of the per-line and per-statement hot path: the PostgreSQL line
-//! parser and the fingerprint normalizer, on the bundled seed_shop capture repeated to
+//! parser, the fingerprint normalizer and the shape hash, on the bundled seed_shop capture repeated to
 //! a few tens of MB. `cargo bench` prints MB/s; docs/performance.md records the figures.
 //! (No harness crate: a timing loop over the same input, best of five.)
 
@@ -75,6 +75,18 @@ fn main() {
         for _ in 0..repeat * 4 {
             for s in &statements {
                 x = x.wrapping_add(norm.fingerprint(s, false).0);
+            }
+        }
+        x as usize & 0xff
+    });
+    // What a text with inlined values costs when its shape finds the fingerprint.
+    let mut scratch = Vec::new();
+    best("fingerprint::shape_hash", sql_bytes, || {
+        let mut x = 0u64;
+        for _ in 0..repeat * 4 {
+            for s in &statements {
+                let h = qperf::fingerprint::shape_hash(s, false, &mut scratch);
+                x = x.wrapping_add(h.map_or(0, |h| h.hash));
             }
         }
         x as usize & 0xff
