@@ -454,6 +454,53 @@ fn mysql_log_reads_the_same_with_any_thread_count() {
     same_whatever_the_threads(&log, statements);
 }
 
+/// Bulk INSERTs of over a megabyte travel to the folding thread in their own
+/// allocation rather than in their chunk's text: the same report either way.
+#[test]
+fn mysql_log_with_huge_statements_reads_the_same_with_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("slow.log");
+    let statements = mysql_log(&log, 1 << 20);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut out = String::new();
+    let mut added = 0;
+    let step = text.lines().count() / 4;
+    let mut next_at = step;
+    for (i, entry) in text.split_inclusive('\n').enumerate() {
+        if entry.starts_with("# User@Host:") && i >= next_at {
+            next_at += step;
+            let _ = writeln!(
+                out,
+                "# User@Host: app[app] @ localhost []  Id: 99\n\
+                 # Query_time: 1.{added:06}  Lock_time: 0.000010 Rows_sent: 0  Rows_examined: 0\n\
+                 INSERT INTO bulk (a, b) VALUES"
+            );
+            let rows: Vec<String> = (0..60_000)
+                .map(|r| {
+                    // The last statement's rows change shape halfway.
+                    if added == 2 && r > 30_000 {
+                        format!("({r}, 'row {r}', {r})")
+                    } else {
+                        format!("({r}, 'row {r}')")
+                    }
+                })
+                .collect();
+            out.push_str(&rows.join(",\n"));
+            out.push_str(";\n");
+            added += 1;
+        }
+        out.push_str(entry);
+    }
+    assert!(added >= 3, "{added}");
+    std::fs::write(&log, out).unwrap();
+    let v = same_whatever_the_threads(&log, statements + added);
+    let text = v.to_string();
+    assert!(
+        text.contains("INSERT INTO bulk"),
+        "the bulk inserts are reported"
+    );
+}
+
 #[test]
 fn compressed_log_reads_the_same_with_any_thread_count() {
     use std::io::Write as _;
