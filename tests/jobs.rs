@@ -501,6 +501,48 @@ fn mysql_log_with_huge_statements_reads_the_same_with_any_thread_count() {
     );
 }
 
+/// The same for PostgreSQL: a statement logged over many continuation lines, of over a
+/// megabyte, is moved to the folding thread rather than copied into the chunk's text.
+#[test]
+fn postgres_log_with_huge_statements_reads_the_same_with_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("postgresql.log");
+    let statements = pg_log(&log, 1 << 20);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut out = String::new();
+    let mut added = 0;
+    let step = text.lines().count() / 4;
+    let mut next_at = step;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if i >= next_at && !line.starts_with('\t') {
+            next_at += step;
+            let stamp = line.split(" [").next().unwrap();
+            let _ = writeln!(
+                out,
+                "{stamp} [9999] app@shop LOG:  duration: 1500.{added:03} ms  statement: \
+                 INSERT INTO bulk (a, b) VALUES"
+            );
+            let rows: Vec<String> = (0..60_000)
+                .map(|r| {
+                    if added == 2 && r > 30_000 {
+                        format!("\t({r}, 'row {r}', {r})")
+                    } else {
+                        format!("\t({r}, 'row {r}')")
+                    }
+                })
+                .collect();
+            out.push_str(&rows.join(",\n"));
+            out.push('\n');
+            added += 1;
+        }
+        out.push_str(line);
+    }
+    assert!(added >= 3, "{added}");
+    std::fs::write(&log, out).unwrap();
+    let v = same_whatever_the_threads(&log, statements + added);
+    assert!(v.to_string().contains("INSERT INTO bulk"));
+}
+
 #[test]
 fn compressed_log_reads_the_same_with_any_thread_count() {
     use std::io::Write as _;

@@ -60,6 +60,9 @@ struct Flat {
     timed: Option<(f64, u32)>,
     plan: Option<Box<FlatPlan>>,
     lens: [u32; 8],
+    /// A message of [`OWN_TEXT`] bytes or more, moved here instead of copied into the
+    /// chunk's text (its length there is 0).
+    own_message: Option<Box<String>>,
 }
 
 /// An auto_explain record's plan, read on the worker.
@@ -70,7 +73,10 @@ struct FlatPlan {
 }
 
 impl PgChunk {
-    fn push(&mut self, r: &PgRecord, timed: Option<(f64, usize)>, plan: Option<Box<FlatPlan>>) {
+    fn push(&mut self, r: &mut PgRecord, timed: Option<(f64, usize)>, plan: Option<Box<FlatPlan>>) {
+        // A huge statement (a bulk INSERT over many lines) is not copied a second time.
+        let own_message =
+            (r.message.len() >= OWN_TEXT).then(|| Box::new(std::mem::take(&mut r.message)));
         let mut lens = [0u32; 8];
         let fields = [
             &r.session,
@@ -97,6 +103,7 @@ impl PgChunk {
             timed: timed.map(|(ms, at)| (ms, u32::try_from(at).unwrap_or(u32::MAX))),
             plan,
             lens,
+            own_message,
         });
     }
 
@@ -118,7 +125,7 @@ impl PgChunk {
                 db: field[2],
                 app: field[3],
                 client: field[4],
-                message: field[5],
+                message: f.own_message.as_deref().map_or(field[5], String::as_str),
                 detail: (!field[6].is_empty()).then_some(field[6]),
                 statement: (!field[7].is_empty()).then_some(field[7]),
                 hint: f.hint,
@@ -150,7 +157,8 @@ const IN_FLIGHT_PER_JOB: usize = 3;
 /// More than the chunks that can be in flight; the rest are dropped.
 const POOL_MAX: usize = 64;
 
-/// A MySQL statement at least this long is not copied into its chunk's text.
+/// A statement (MySQL) or message (PostgreSQL) at least this long is not copied into
+/// its chunk's text.
 const OWN_TEXT: usize = 1 << 20;
 
 /// Buffers grown past this (by a huge entry) are dropped rather than pooled: a pooled
