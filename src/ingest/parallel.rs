@@ -62,7 +62,7 @@ struct Flat {
     lens: [u32; 8],
     /// A message of [`OWN_TEXT`] bytes or more, moved here instead of copied into the
     /// chunk's text (its length there is 0).
-    own_message: Option<Box<String>>,
+    own_message: Option<Box<str>>,
 }
 
 /// An auto_explain record's plan, read on the worker.
@@ -76,7 +76,7 @@ impl PgChunk {
     fn push(&mut self, r: &mut PgRecord, timed: Option<(f64, usize)>, plan: Option<Box<FlatPlan>>) {
         // A huge statement (a bulk INSERT over many lines) is not copied a second time.
         let own_message =
-            (r.message.len() >= OWN_TEXT).then(|| Box::new(std::mem::take(&mut r.message)));
+            (r.message.len() >= OWN_TEXT).then(|| std::mem::take(&mut r.message).into_boxed_str());
         let mut lens = [0u32; 8];
         let fields = [
             &r.session,
@@ -125,7 +125,7 @@ impl PgChunk {
                 db: field[2],
                 app: field[3],
                 client: field[4],
-                message: f.own_message.as_deref().map_or(field[5], String::as_str),
+                message: f.own_message.as_deref().unwrap_or(field[5]),
                 detail: (!field[6].is_empty()).then_some(field[6]),
                 statement: (!field[7].is_empty()).then_some(field[7]),
                 hint: f.hint,
