@@ -594,36 +594,63 @@ fn push_lower(key: &mut Vec<u8>, from: &[u8], len: usize) {
 #[inline(always)]
 fn word_mask(block: &[u8; 16]) -> u16 {
     use std::arch::x86_64::*;
-    // SAFETY: SSE2 is part of every x86_64 target; `block` is 16 readable bytes and
-    // loadu has no alignment requirement.
+    let v = load16(block);
+    // SAFETY: SSE2 is part of every x86_64 target.
     unsafe {
-        let v = _mm_loadu_si128(block.as_ptr().cast());
-        // Signed compares: bytes >= 0x80 are negative and fall outside every range.
-        let between = |x: __m128i, lo: u8, hi: u8| {
-            _mm_and_si128(
-                _mm_cmpgt_epi8(x, _mm_set1_epi8(lo as i8 - 1)),
-                _mm_cmpgt_epi8(_mm_set1_epi8(hi as i8 + 1), x),
-            )
-        };
-        let letter = between(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', b'z');
-        let digit = between(v, b'0', b'9');
-        let sym = _mm_or_si128(
-            _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8)),
-            _mm_cmpeq_epi8(v, _mm_set1_epi8(b'$' as i8)),
-        );
+        let letter = lanes_between(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', b'z');
+        let sym = _mm_or_si128(lanes_equal(v, b'_'), lanes_equal(v, b'$'));
         // The sign bit of each byte: set by the compares, and by `v` itself for >= 0x80.
-        let word = _mm_or_si128(_mm_or_si128(letter, digit), _mm_or_si128(sym, v));
+        let word = _mm_or_si128(
+            _mm_or_si128(letter, lanes_between(v, b'0', b'9')),
+            _mm_or_si128(sym, v),
+        );
         _mm_movemask_epi8(word) as u16
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn load16(block: &[u8; 16]) -> std::arch::x86_64::__m128i {
+    // SAFETY: SSE2 is part of every x86_64 target; `block` is 16 readable bytes and
+    // loadu has no alignment requirement.
+    unsafe { std::arch::x86_64::_mm_loadu_si128(block.as_ptr().cast()) }
+}
+
+/// All ones in the lanes of `v` from `lo` to `hi`. Signed compares: bytes >= 0x80 are
+/// negative and fall outside every range.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn lanes_between(v: std::arch::x86_64::__m128i, lo: u8, hi: u8) -> std::arch::x86_64::__m128i {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of every x86_64 target.
+    unsafe {
+        _mm_and_si128(
+            _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
+            _mm_cmpgt_epi8(_mm_set1_epi8(hi as i8 + 1), v),
+        )
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn lanes_equal(v: std::arch::x86_64::__m128i, c: u8) -> std::arch::x86_64::__m128i {
+    // SAFETY: SSE2 is part of every x86_64 target.
+    unsafe { std::arch::x86_64::_mm_cmpeq_epi8(v, std::arch::x86_64::_mm_set1_epi8(c as i8)) }
+}
+
+/// Bit k set when `class` holds for byte k: what the SSE2 masks compute, byte by byte.
 #[cfg(not(target_arch = "x86_64"))]
-fn word_mask(block: &[u8; 16]) -> u16 {
+fn mask_by(block: &[u8; 16], class: fn(u8) -> bool) -> u16 {
     let mut m = 0u16;
     for (k, &c) in block.iter().enumerate() {
-        m |= u16::from(is_word_char(c)) << k;
+        m |= u16::from(class(c)) << k;
     }
     m
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn word_mask(block: &[u8; 16]) -> u16 {
+    mask_by(block, is_word_char)
 }
 
 /// The hash of a statement's text with its literals (numbers, MySQL's and standard
@@ -805,20 +832,15 @@ fn is_shape_byte(c: u8) -> bool {
 #[inline(always)]
 fn shape_mask(block: &[u8; 16]) -> u16 {
     use std::arch::x86_64::*;
-    // SAFETY: SSE2 is part of every x86_64 target; `block` is 16 readable bytes and
-    // loadu has no alignment requirement.
+    let v = load16(block);
+    // SAFETY: SSE2 is part of every x86_64 target.
     unsafe {
-        let v = _mm_loadu_si128(block.as_ptr().cast());
-        let between = |lo: u8, hi: u8| {
-            _mm_and_si128(
-                _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
-                _mm_cmpgt_epi8(_mm_set1_epi8(hi as i8 + 1), v),
-            )
-        };
-        let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
         let m = _mm_or_si128(
-            _mm_or_si128(between(b'"', b'$'), between(b'/', b'9')),
-            _mm_or_si128(_mm_or_si128(eq(b'\''), eq(b'`')), eq(b'-')),
+            _mm_or_si128(lanes_between(v, b'"', b'$'), lanes_between(v, b'/', b'9')),
+            _mm_or_si128(
+                _mm_or_si128(lanes_equal(v, b'\''), lanes_equal(v, b'`')),
+                lanes_equal(v, b'-'),
+            ),
         );
         _mm_movemask_epi8(m) as u16
     }
@@ -826,11 +848,7 @@ fn shape_mask(block: &[u8; 16]) -> u16 {
 
 #[cfg(not(target_arch = "x86_64"))]
 fn shape_mask(block: &[u8; 16]) -> u16 {
-    let mut m = 0u16;
-    for (k, &c) in block.iter().enumerate() {
-        m |= u16::from(is_shape_byte(c)) << k;
-    }
-    m
+    mask_by(block, is_shape_byte)
 }
 
 /// Splits `b` into tokens. Never fails: an unterminated string or comment runs to the end.

@@ -454,6 +454,41 @@ fn mysql_log_reads_the_same_with_any_thread_count() {
     same_whatever_the_threads(&log, statements);
 }
 
+/// `text` with three bulk INSERTs of 60,000 rows (over a megabyte each) put before the
+/// entries a quarter, half and three quarters in; the last one's rows change shape
+/// halfway. `head(line, n)` is the n-th INSERT's entry up to `VALUES` (`line` the one it
+/// goes before), each row follows `indent` on a line of its own, and `end` the last.
+fn with_bulk_inserts(
+    text: &str,
+    starts_entry: impl Fn(&str) -> bool,
+    head: impl Fn(&str, u64) -> String,
+    indent: &str,
+    end: &str,
+) -> (String, u64) {
+    let mut out = String::new();
+    let mut added = 0;
+    let step = text.lines().count() / 4;
+    let mut next_at = step;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if i >= next_at && starts_entry(line) {
+            next_at += step;
+            out.push_str(&head(line, added));
+            let rows: Vec<String> = (0..60_000)
+                .map(|r| match added == 2 && r > 30_000 {
+                    true => format!("{indent}({r}, 'row {r}', {r})"),
+                    false => format!("{indent}({r}, 'row {r}')"),
+                })
+                .collect();
+            out.push_str(&rows.join(",\n"));
+            out.push_str(end);
+            added += 1;
+        }
+        out.push_str(line);
+    }
+    assert!(added >= 3, "{added}");
+    (out, added)
+}
+
 /// Bulk INSERTs of over a megabyte travel to the folding thread in their own
 /// allocation rather than in their chunk's text: the same report either way.
 #[test]
@@ -461,44 +496,22 @@ fn mysql_log_with_huge_statements_reads_the_same_with_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("slow.log");
     let statements = mysql_log(&log, 1 << 20);
-    let text = std::fs::read_to_string(&log).unwrap();
-    let mut out = String::new();
-    let mut added = 0;
-    let step = text.lines().count() / 4;
-    let mut next_at = step;
-    for (i, entry) in text.split_inclusive('\n').enumerate() {
-        if entry.starts_with("# User@Host:") && i >= next_at {
-            next_at += step;
-            let _ = writeln!(
-                out,
+    let (text, added) = with_bulk_inserts(
+        &std::fs::read_to_string(&log).unwrap(),
+        |line| line.starts_with("# User@Host:"),
+        |_, n| {
+            format!(
                 "# User@Host: app[app] @ localhost []  Id: 99\n\
-                 # Query_time: 1.{added:06}  Lock_time: 0.000010 Rows_sent: 0  Rows_examined: 0\n\
-                 INSERT INTO bulk (a, b) VALUES"
-            );
-            let rows: Vec<String> = (0..60_000)
-                .map(|r| {
-                    // The last statement's rows change shape halfway.
-                    if added == 2 && r > 30_000 {
-                        format!("({r}, 'row {r}', {r})")
-                    } else {
-                        format!("({r}, 'row {r}')")
-                    }
-                })
-                .collect();
-            out.push_str(&rows.join(",\n"));
-            out.push_str(";\n");
-            added += 1;
-        }
-        out.push_str(entry);
-    }
-    assert!(added >= 3, "{added}");
-    std::fs::write(&log, out).unwrap();
-    let v = same_whatever_the_threads(&log, statements + added);
-    let text = v.to_string();
-    assert!(
-        text.contains("INSERT INTO bulk"),
-        "the bulk inserts are reported"
+                 # Query_time: 1.{n:06}  Lock_time: 0.000010 Rows_sent: 0  Rows_examined: 0\n\
+                 INSERT INTO bulk (a, b) VALUES\n"
+            )
+        },
+        "",
+        ";\n",
     );
+    std::fs::write(&log, text).unwrap();
+    let v = same_whatever_the_threads(&log, statements + added);
+    assert!(v.to_string().contains("INSERT INTO bulk"));
 }
 
 /// The same for PostgreSQL: a statement logged over many continuation lines, of over a
@@ -508,37 +521,20 @@ fn postgres_log_with_huge_statements_reads_the_same_with_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("postgresql.log");
     let statements = pg_log(&log, 1 << 20);
-    let text = std::fs::read_to_string(&log).unwrap();
-    let mut out = String::new();
-    let mut added = 0;
-    let step = text.lines().count() / 4;
-    let mut next_at = step;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        if i >= next_at && !line.starts_with('\t') {
-            next_at += step;
+    let (text, added) = with_bulk_inserts(
+        &std::fs::read_to_string(&log).unwrap(),
+        |line| !line.starts_with('\t'),
+        |line, n| {
             let stamp = line.split(" [").next().unwrap();
-            let _ = writeln!(
-                out,
-                "{stamp} [9999] app@shop LOG:  duration: 1500.{added:03} ms  statement: \
-                 INSERT INTO bulk (a, b) VALUES"
-            );
-            let rows: Vec<String> = (0..60_000)
-                .map(|r| {
-                    if added == 2 && r > 30_000 {
-                        format!("\t({r}, 'row {r}', {r})")
-                    } else {
-                        format!("\t({r}, 'row {r}')")
-                    }
-                })
-                .collect();
-            out.push_str(&rows.join(",\n"));
-            out.push('\n');
-            added += 1;
-        }
-        out.push_str(line);
-    }
-    assert!(added >= 3, "{added}");
-    std::fs::write(&log, out).unwrap();
+            format!(
+                "{stamp} [9999] app@shop LOG:  duration: 1500.{n:03} ms  statement: \
+                 INSERT INTO bulk (a, b) VALUES\n"
+            )
+        },
+        "\t",
+        "\n",
+    );
+    std::fs::write(&log, text).unwrap();
     let v = same_whatever_the_threads(&log, statements + added);
     assert!(v.to_string().contains("INSERT INTO bulk"));
 }
