@@ -160,7 +160,9 @@ pub struct Sequences {
     spare: Vec<Vec<u64>>,
     /// Candidates closed by the current event (kept to save an allocation per event).
     closed: Vec<Active>,
-    sessions: FxHashMap<String, SessionState>,
+    /// By the hash of the session id: an id string per session was a third of a
+    /// session's memory on logs of many short connections.
+    sessions: FxHashMap<u64, SessionState>,
     pub loops: FxHashMap<(Option<Fingerprint>, Fingerprint), LoopStats>,
     pub repeats: FxHashMap<Fingerprint, RepeatStats>,
     seen: u64,
@@ -199,11 +201,8 @@ impl Sequences {
         let back_to_back = match e.session {
             Some(s) => {
                 self.had_sessions = true;
-                // One lookup for a known session; the key is allocated only for a new one.
-                let st = match self.sessions.get_mut(s) {
-                    Some(st) => st,
-                    None => self.sessions.entry(s.to_string()).or_default(),
-                };
+                let key = session_key(s);
+                let st = self.sessions.entry(key).or_default();
                 let b2b = st.last_exact == Some(e.exact);
                 let cfg = self.cfg;
                 let mut closed = std::mem::take(&mut self.closed);
@@ -212,7 +211,7 @@ impl Sequences {
                 st.last_exact = Some(e.exact);
                 st.last_at = e.at.or(st.last_at);
                 for a in closed.drain(..) {
-                    self.record(a, s);
+                    self.record(a, key);
                 }
                 self.closed = closed;
                 b2b
@@ -272,7 +271,7 @@ impl Sequences {
         }
     }
 
-    fn record(&mut self, mut a: Active, session: &str) {
+    fn record(&mut self, mut a: Active, session: u64) {
         let distinct = a.distinct();
         if self.spare.len() < 64 {
             a.distinct.clear();
@@ -285,16 +284,19 @@ impl Sequences {
         }
         let l = self.loops.entry((a.parent, a.child)).or_default();
         if l.occurrences == 0 {
+            l.min_children = a.count;
+        }
+        // The earliest occurrence, whatever order sessions are closed in.
+        if l.occurrences == 0 || (a.file, a.line) < (l.first_file, l.first_line) {
             l.first_file = a.file;
             l.first_line = a.line;
-            l.min_children = a.count;
         }
         l.occurrences += 1;
         l.children += u64::from(a.count);
         l.child_ms += a.ms;
         l.max_children = l.max_children.max(a.count);
         l.min_children = l.min_children.min(a.count);
-        let h = xxhash_rust::xxh3::xxh3_64(session.as_bytes()) as u32;
+        let h = session as u32;
         if l.sessions.len() < 64
             && let Err(at) = l.sessions.binary_search(&h)
         {
@@ -303,16 +305,16 @@ impl Sequences {
     }
 
     fn sweep(&mut self, now: i64) {
-        let idle: Vec<String> = self
+        let idle: Vec<u64> = self
             .sessions
             .iter()
             .filter(|(_, s)| s.last_at.is_some_and(|t| now - t > SESSION_IDLE_MS))
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| *k)
             .collect();
         for k in idle {
             if let Some(st) = self.sessions.remove(&k) {
                 for a in st.active {
-                    self.record(a, &k);
+                    self.record(a, k);
                 }
             }
         }
@@ -325,7 +327,7 @@ impl Sequences {
         let sessions = std::mem::take(&mut self.sessions);
         for (k, st) in sessions {
             for a in st.active {
-                self.record(a, &k);
+                self.record(a, k);
             }
         }
         for r in self.repeats.values_mut() {
@@ -435,6 +437,12 @@ impl Offloaded {
             Err(p) => std::panic::resume_unwind(p),
         }
     }
+}
+
+/// A session id's key: its 64-bit hash (two ids of one log sharing one is a chance of
+/// one in 2^64 per pair; the loops record the low 32 bits, as they did of the id).
+fn session_key(s: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(s.as_bytes())
 }
 
 /// Advances one session by one execution; returns the loop candidates that ended.
@@ -558,6 +566,38 @@ mod tests {
             file: 0,
             line: at as u64,
         }
+    }
+
+    /// A loop's first line is its earliest occurrence, also when a later one (in another
+    /// session) closes first.
+    #[test]
+    fn first_line_is_the_earliest_whatever_closes_first() {
+        let mut seq = Sequences::new(cfg());
+        let run = |seq: &mut Sequences, session: &'static str, start: i64| {
+            let at = |k: i64| start + k;
+            seq.exec(&Exec {
+                session: Some(session),
+                ..ex(1, 100, at(0))
+            });
+            for k in 1..=6 {
+                seq.exec(&Exec {
+                    session: Some(session),
+                    ..ex(2, 200 + k as u64, at(k))
+                });
+            }
+        };
+        // Session "a" loops from line 10; session "b" from line 100, and "b" moves on
+        // to something else at once, which closes its loop first.
+        run(&mut seq, "a", 10);
+        run(&mut seq, "b", 100);
+        seq.exec(&Exec {
+            session: Some("b"),
+            ..ex(3, 300, 5_000)
+        });
+        seq.finish();
+        let l = &seq.loops[&(Some(Fingerprint(1)), Fingerprint(2))];
+        assert_eq!(l.occurrences, 2);
+        assert_eq!(l.first_line, 11, "the first child of session a's loop");
     }
 
     /// The tracker on its own thread ends in the state of the tracker fed directly:
