@@ -215,7 +215,7 @@ impl TagCache {
 /// values repeat that instead, and a shape costs a fraction of tokenizing).
 pub struct Prints {
     norm: Normalizer,
-    texts: TextCache,
+    texts: TextCache<(Fingerprint, Option<Arc<Tags>>)>,
     shapes: TextCache<(Fingerprint, Option<Arc<Tags>>)>,
     tags: TagCache,
     scratch: Vec<u8>,
@@ -236,11 +236,16 @@ impl Default for Prints {
 }
 
 impl Prints {
-    /// The fingerprint of `sql`, whose hash is `key`, and its tags when the text is new
-    /// here (an identical text carries identical tags).
-    pub fn get(&mut self, sql: &str, key: u64, mysql: bool) -> (Fingerprint, Option<Arc<Tags>>) {
-        if let Some(fp) = self.texts.get(key) {
-            return (fp, None);
+    /// The fingerprint of `sql`, whose hash is `key`, its tags, and whether the text is
+    /// new here (an identical text carries identical tags).
+    pub fn get(
+        &mut self,
+        sql: &str,
+        key: u64,
+        mysql: bool,
+    ) -> (Fingerprint, Option<Arc<Tags>>, bool) {
+        if let Some((fp, tags)) = self.texts.get(key) {
+            return (fp, tags, false);
         }
         // Texts of one shape have one fingerprint and the same `/* … */` comments, but
         // `qperf:ignore` is found anywhere in the text, literals included.
@@ -264,9 +269,9 @@ impl Prints {
         // filled the table with texts that never came back (inlined values), and each
         // lookup then missed the processor's caches.
         if !shape.is_some_and(|s| s.literals) {
-            self.texts.insert(key, fp);
+            self.texts.insert(key, (fp, tags.clone()));
         }
-        (fp, tags)
+        (fp, tags, true)
     }
 }
 
@@ -615,10 +620,12 @@ impl Aggregator {
             raw
         };
         let (fp, new_tags) = match ev.hint {
-            // A reader thread fingerprinted it, and read its tags if the text was new to
-            // it (the first time a text appears it is new to whichever thread reads it).
+            // A reader thread fingerprinted it; its tags come with the event.
             Some((h, fp)) if h == raw => (fp, None),
-            _ => self.prints.get(&ev.sql, key, mysql),
+            _ => match self.prints.get(&ev.sql, key, mysql) {
+                (fp, tags, true) => (fp, tags),
+                (fp, _, false) => (fp, None),
+            },
         };
         let dialect = self.dialect;
         let norm = &mut self.norm;

@@ -539,6 +539,34 @@ fn postgres_log_with_huge_statements_reads_the_same_with_any_thread_count() {
     assert!(v.to_string().contains("INSERT INTO bulk"));
 }
 
+/// A filter that leaves out a text's first occurrences must not take its endpoint tag
+/// with them: a reader thread reads a text's tags once, the folding thread filters.
+#[test]
+fn filtered_first_occurrences_keep_the_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("postgresql.log");
+    let mut text = String::new();
+    for i in 0..20_000 {
+        let user = if i < 10_000 { "alice" } else { "bob" };
+        let at = stamp(i);
+        let _ = writeln!(
+            text,
+            "{at} [{}] {user}@shop LOG:  duration: 1.5 ms  execute <unnamed>: SELECT * FROM \
+             orders WHERE user_id = $1 /*controller='orders',action='index'*/",
+            100 + i % 7
+        );
+    }
+    std::fs::write(&log, text).unwrap();
+    let filter = ["--exclude-user", "alice"];
+    let (one, v) = report(&log, &[&["--jobs", "1"][..], &filter].concat());
+    let (two, _) = report(
+        &log,
+        &[&["--jobs", "2", "--chunk-bytes", "4096"][..], &filter].concat(),
+    );
+    assert!(one.contains("orders#index"), "{v}");
+    assert!(one == two, "--jobs 2 differs from --jobs 1");
+}
+
 #[test]
 fn compressed_log_reads_the_same_with_any_thread_count() {
     use std::io::Write as _;

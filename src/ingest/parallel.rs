@@ -277,10 +277,12 @@ impl Hinter {
         }
     }
 
-    /// The text's hint, and its tags when the text is new to this thread.
+    /// The text's hint and its tags. Every event carries them, not only the first of
+    /// its text here: that one may be left out by a filter (`--exclude-user`), and the
+    /// folding thread, not this one, knows which event of a text it keeps first.
     fn hint(&mut self, sql: &str) -> (Hint, Option<Arc<Tags>>) {
         let h = text_hash(sql);
-        let (fp, tags) = self.prints.get(sql, h, self.mysql);
+        let (fp, tags, _) = self.prints.get(sql, h, self.mysql);
         ((h, fp), tags)
     }
 
