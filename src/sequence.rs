@@ -189,6 +189,11 @@ impl Sequences {
     }
 
     pub fn exec(&mut self, e: &Exec) {
+        self.exec_keyed(e, e.session.map(session_key));
+    }
+
+    /// [`Self::exec`] with the session's key ([`session_key`]) given.
+    fn exec_keyed(&mut self, e: &Exec, session: Option<u64>) {
         if e.role == Role::Control {
             return;
         }
@@ -198,10 +203,9 @@ impl Sequences {
         {
             self.sweep(now);
         }
-        let back_to_back = match e.session {
-            Some(s) => {
+        let back_to_back = match session {
+            Some(key) => {
                 self.had_sessions = true;
-                let key = session_key(s);
                 let st = self.sessions.entry(key).or_default();
                 let b2b = st.last_exact == Some(e.exact);
                 let cfg = self.cfg;
@@ -349,12 +353,11 @@ pub struct Offloaded {
     handle: std::thread::JoinHandle<Sequences>,
 }
 
-/// Executions with their session ids in one string (ranges), so a batch is two
-/// allocations reused from batch to batch.
+/// Executions with their sessions' keys (the tracker keeps no id string), one
+/// allocation reused from batch to batch.
 #[derive(Default)]
 struct Batch {
-    execs: Vec<(Exec<'static>, Option<(u32, u32)>)>,
-    sessions: String,
+    execs: Vec<(Exec<'static>, Option<u64>)>,
 }
 
 const BATCH: usize = 4096;
@@ -365,7 +368,6 @@ impl Batch {
     fn new() -> Batch {
         Batch {
             execs: Vec::with_capacity(BATCH),
-            sessions: String::with_capacity(BATCH * 8),
         }
     }
 }
@@ -379,11 +381,9 @@ impl Offloaded {
             .spawn(move || {
                 for mut b in rx {
                     for (e, s) in &b.execs {
-                        let session = s.map(|(a, z)| &b.sessions[a as usize..z as usize]);
-                        seq.exec(&Exec { session, ..*e });
+                        seq.exec_keyed(e, *s);
                     }
                     b.execs.clear();
-                    b.sessions.clear();
                     let _ = back.send(b);
                 }
                 seq
@@ -401,17 +401,12 @@ impl Offloaded {
             return;
         }
         let b = &mut self.batch;
-        let session = e.session.map(|s| {
-            let a = b.sessions.len() as u32;
-            b.sessions.push_str(s);
-            (a, b.sessions.len() as u32)
-        });
         b.execs.push((
             Exec {
                 session: None,
                 ..*e
             },
-            session,
+            e.session.map(session_key),
         ));
         if b.execs.len() >= BATCH {
             self.send();
