@@ -6,17 +6,19 @@
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use sketches_ddsketch::{Config as SketchConfig, DDSketch};
 
 use crate::event::{Dialect, EventSink, QueryEvent, SideNote};
 use crate::fingerprint::{self, Fingerprint, Normalizer, Style, TextCache};
 use crate::sequence::{Exec, Role, SeqConfig, Sequences};
+use crate::sketch::Sketch;
 use crate::sql::tags;
 
 /// Slowest executions kept per fingerprint.
 const SAMPLES: usize = 3;
 /// Distinct databases / users / applications kept per fingerprint.
 const SET_CAP: usize = 8;
+/// The sketch's buckets start above zero; a 0 ms call lands in the lowest one.
+const MIN_SKETCHED: f64 = 1e-6;
 /// Longest statement text kept for a sample.
 const MAX_SAMPLE_SQL: usize = 16 * 1024;
 
@@ -373,7 +375,7 @@ pub struct Group {
     pub total_ms: f64,
     pub min_ms: f64,
     pub max_ms: f64,
-    pub sketch: DDSketch,
+    pub sketch: Sketch,
     pub rows: Option<u64>,
     pub rows_examined: Option<u64>,
     pub lock_ms: Option<f64>,
@@ -418,7 +420,7 @@ impl Group {
             total_ms: 0.0,
             min_ms: f64::INFINITY,
             max_ms: 0.0,
-            sketch: DDSketch::new(SketchConfig::defaults()),
+            sketch: Sketch::default(),
             rows: None,
             rows_examined: None,
             lock_ms: None,
@@ -483,7 +485,11 @@ impl Group {
         } else {
             0.0
         };
-        let v = self.sketch.quantile(q).ok().flatten()?;
+        let v = self.sketch.quantile(
+            q,
+            self.min_ms.max(MIN_SKETCHED),
+            self.max_ms.max(MIN_SKETCHED),
+        )?;
         Some(v.clamp(self.min_ms, self.max_ms))
     }
 
@@ -760,15 +766,7 @@ impl EventSink for Aggregator {
             g.total_ms += d;
             g.min_ms = g.min_ms.min(d);
             g.max_ms = g.max_ms.max(d);
-            // The sketch's buckets start above zero; a 0 ms call lands in the lowest one.
-            let bins = g.sketch.length();
-            g.sketch.add(d.max(1e-6));
-            if g.sketch.length() != bins {
-                // The buckets grew like a Vec (up to twice what they hold, for every
-                // fingerprint of the log); a copy holds them exactly. At most a few
-                // dozen times per fingerprint: they grow in steps of 128 up to 2,048.
-                g.sketch = g.sketch.clone();
-            }
+            g.sketch.add(d.max(MIN_SKETCHED));
             let slot = if g.samples.len() < SAMPLES {
                 Some(g.samples.len())
             } else {

@@ -20,6 +20,7 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod sequence;
+pub mod sketch;
 pub mod sql;
 pub mod timeparse;
 
