@@ -612,6 +612,8 @@ impl Aggregator {
             self.seq = o.join();
         }
         self.seq.finish();
+        // The caches only speed up reading (a summary read after this refills them).
+        self.prints = Prints::default();
     }
 
     /// The statement's group; `raw` is the hash of its exact text (`text_hash`).

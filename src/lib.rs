@@ -15,6 +15,7 @@ pub mod fingerprint;
 pub mod gate;
 pub mod ingest;
 pub mod live;
+pub mod memory;
 pub mod plan;
 pub mod report;
 pub mod rules;
@@ -390,6 +391,7 @@ pub(crate) fn run_analysis(
     } else {
         expand(&args.files)
     };
+    memory::limit_arenas(opts.jobs);
     let mut agg = Aggregator::new(filters, seq_config(&settings));
     if opts.jobs > 1 {
         agg.offload_sequences()?;
@@ -441,6 +443,7 @@ pub(crate) fn run_analysis(
     }
     drop(_progress);
     agg.finish();
+    memory::release_free();
     if args.pg_stat_statements {
         let target = live::Target::resolve(args.db.as_deref())?;
         let rt = live::runtime()?;
