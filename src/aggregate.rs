@@ -389,6 +389,8 @@ pub struct Group {
     pub users: SmallSet,
     pub apps: SmallSet,
     pub samples: Vec<Sample>,
+    /// The shortest duration among `samples` once there are [`SAMPLES`].
+    sample_floor: f64,
     /// auto_explain plans seen, and the plan of the slowest execution that had one.
     pub plans: u64,
     pub slowest_plan: Option<(f64, String)>,
@@ -434,6 +436,7 @@ impl Group {
             users: SmallSet::default(),
             apps: SmallSet::default(),
             samples: Vec::new(),
+            sample_floor: 0.0,
             plans: 0,
             slowest_plan: None,
             plan_stats: PlanStats::default(),
@@ -769,14 +772,17 @@ impl EventSink for Aggregator {
             g.min_ms = g.min_ms.min(d);
             g.max_ms = g.max_ms.max(d);
             g.sketch.add(d.max(MIN_SKETCHED));
+            // Most calls are not among the slowest: the floor answers that without
+            // reading the samples (memory apart from the group).
             let slot = if g.samples.len() < SAMPLES {
                 Some(g.samples.len())
+            } else if d <= g.sample_floor {
+                None
             } else {
                 g.samples
                     .iter()
                     .enumerate()
                     .min_by(|a, b| a.1.duration_ms.total_cmp(&b.1.duration_ms))
-                    .filter(|(_, s)| s.duration_ms < d)
                     .map(|(i, _)| i)
             };
             if let Some(i) = slot {
@@ -795,6 +801,13 @@ impl EventSink for Aggregator {
                     g.samples.push(s);
                 } else {
                     g.samples[i] = s;
+                }
+                if g.samples.len() == SAMPLES {
+                    g.sample_floor = g
+                        .samples
+                        .iter()
+                        .map(|s| s.duration_ms)
+                        .fold(f64::INFINITY, f64::min);
                 }
             }
         }
