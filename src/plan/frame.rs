@@ -3,6 +3,8 @@
 //! continuation marks, pgAdmin-style quotes around every line, DBeaver's trailing `|`,
 //! echoed commands, and lines a terminal wrapped in the middle of a node.
 
+use std::borrow::Cow;
+
 /// Frame characters that make up a rule or a border.
 fn is_frame_char(c: char) -> bool {
     matches!(
@@ -74,6 +76,13 @@ fn is_footer(t: &str) -> bool {
             .is_some_and(|n| n.parse::<u64>().is_ok())
 }
 
+/// Whether `s` contains `(` followed by `word` (`(cost=`): a byte search for `(`
+/// instead of building a substring searcher for every line.
+fn paren_word(s: &str, word: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'(', b).any(|i| b[i + 1..].starts_with(word.as_bytes()))
+}
+
 /// `(` minus `)` outside single-quoted strings.
 fn paren_balance(s: &str) -> i32 {
     let mut depth = 0;
@@ -91,7 +100,7 @@ fn paren_balance(s: &str) -> i32 {
 
 pub fn unframe(text: &str) -> String {
     // (line, whether it ended in white space before trimming: a wrap point).
-    let mut lines: Vec<(String, bool)> = Vec::new();
+    let mut lines: Vec<(Cow<str>, bool)> = Vec::new();
     let bordered = text
         .lines()
         .filter(|l| !l.trim().is_empty() && !is_rule(l))
@@ -113,9 +122,11 @@ pub fn unframe(text: &str) -> String {
                 .any(|l| l.ends_with("\",") || l.ends_with("\": \""))
     });
     let quoted_rows = quote.is_some();
+    // Slices of `text` until a line must change (quoted rows): this runs for every
+    // auto_explain plan of a log.
     for raw in text.lines() {
-        let mut l = raw.trim_end_matches(['\r']).to_string();
-        if is_rule(&l) {
+        let mut l = raw.trim_end_matches(['\r']);
+        if is_rule(l) {
             continue;
         }
         if bordered {
@@ -123,7 +134,7 @@ pub fn unframe(text: &str) -> String {
             let t = l.trim_start();
             if let Some(c) = t.chars().next().filter(|c| is_border(*c)) {
                 let rest = &t[c.len_utf8()..];
-                l = rest.strip_prefix(' ').unwrap_or(rest).to_string();
+                l = rest.strip_prefix(' ').unwrap_or(rest);
             }
         }
         let trailing_space = l.ends_with([' ', '\t']);
@@ -132,28 +143,29 @@ pub fn unframe(text: &str) -> String {
             && (rest.trim_start().starts_with("-> ")
                 || rest.trim_end().trim_end_matches('|').trim() == "EXPLAIN")
         {
-            l = rest.to_string();
+            l = rest;
         }
-        let mut t = l.trim_end().to_string();
+        let mut t = l.trim_end();
         if let Some(c) = t.chars().last().filter(|c| is_border(*c)) {
-            t.truncate(t.len() - c.len_utf8());
-            t = t.trim_end().to_string();
+            t = t[..t.len() - c.len_utf8()].trim_end();
         }
         // psql's continuation mark at the end of a multi-line cell (`↵` with
         // `\pset linestyle unicode`).
         if let Some(rest) = t.strip_suffix('↵') {
-            t = rest.trim_end().to_string();
+            t = rest.trim_end();
         } else if t.ends_with('+') && !t.ends_with("++") {
-            t.pop();
-            t = t.trim_end().to_string();
+            t = t[..t.len() - 1].trim_end();
         }
-        if let Some(q) = quote.filter(|_| quoted_rows) {
-            let body = t.trim_start();
-            let indent = t.len() - body.len();
-            let body = body.strip_prefix(q).unwrap_or(body);
-            let body = body.strip_suffix(q).unwrap_or(body);
-            t = format!("{}{body}", " ".repeat(indent));
-        }
+        let t: Cow<str> = match quote.filter(|_| quoted_rows) {
+            Some(q) => {
+                let body = t.trim_start();
+                let indent = t.len() - body.len();
+                let body = body.strip_prefix(q).unwrap_or(body);
+                let body = body.strip_suffix(q).unwrap_or(body);
+                Cow::Owned(format!("{}{body}", " ".repeat(indent)))
+            }
+            None => Cow::Borrowed(t),
+        };
         let s = t.trim();
         if s == "QUERY PLAN" || is_footer(s) {
             continue;
@@ -171,8 +183,8 @@ pub fn unframe(text: &str) -> String {
         // brings them.
         let cut_name = out.last().is_some_and(|p: &String| {
             let p = p.trim_start();
-            p.starts_with("->") && !p.contains("(cost=") && !p.contains("(actual ")
-        }) && l.contains("(cost=")
+            p.starts_with("->") && !paren_word(p, "cost=") && !paren_word(p, "actual ")
+        }) && paren_word(&l, "cost=")
             && !l.trim_start().starts_with("->");
         // A line pushed to column 0 under an indented one is the rest of that line,
         // unless it is one of the plan's own closing lines.
@@ -180,7 +192,7 @@ pub fn unframe(text: &str) -> String {
         let spilled = out.last().is_some_and(|p: &String| indent(p) > 0)
             && indent(&l) == 0
             && !is_plan_level(&l)
-            && !l.contains("(cost=");
+            && !paren_word(&l, "cost=");
         if let Some(prev) = out.last_mut()
             && (paren_balance(prev) > 0 || starts_costs || cut_name || spilled)
             && !l.trim_start().starts_with("->")
@@ -195,7 +207,7 @@ pub fn unframe(text: &str) -> String {
             prev_space = space;
             continue;
         }
-        out.push(l);
+        out.push(l.into_owned());
         prev_space = space;
     }
     out.join("\n")
@@ -264,15 +276,14 @@ pub fn first_json(text: &str) -> Option<serde_json::Value> {
             .replace("\"\"", "\"");
         return first_json(&inner);
     }
-    for (i, c) in text.char_indices() {
-        if c == '[' || c == '{' {
-            let mut de =
-                serde_json::Deserializer::from_str(&text[i..]).into_iter::<serde_json::Value>();
-            if let Some(Ok(v)) = de.next()
-                && is_plan_json(&v)
-            {
-                return Some(v);
-            }
+    // Both are ASCII, so their byte offsets are character boundaries.
+    for i in memchr::memchr2_iter(b'[', b'{', text.as_bytes()) {
+        let mut de =
+            serde_json::Deserializer::from_str(&text[i..]).into_iter::<serde_json::Value>();
+        if let Some(Ok(v)) = de.next()
+            && is_plan_json(&v)
+        {
+            return Some(v);
         }
     }
     if text.contains(": N") {

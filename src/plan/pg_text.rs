@@ -160,13 +160,27 @@ const NODE_WORDS: &[&str] = &[
 ];
 
 fn looks_like_node(body: &str) -> bool {
-    NODE_WORDS.iter().any(|w| {
-        body.starts_with(w)
-            && body[w.len()..]
-                .chars()
-                .next()
-                .is_none_or(|c| c == ' ' || c == '(')
-    }) && !body.contains(": ")
+    // `: ` first: it rules out every property line without comparing the node words.
+    !body.contains(": ")
+        && NODE_WORDS.iter().any(|w| {
+            body.starts_with(w)
+                && body[w.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| c == ' ' || c == '(')
+        })
+}
+
+/// Whether `body` holds `(cost=`, `(actual ` or `(never executed)`: one pass over its
+/// parentheses instead of a substring search per word (this runs for every plan line).
+fn has_node_group(body: &str) -> bool {
+    let b = body.as_bytes();
+    memchr::memchr_iter(b'(', b).any(|i| {
+        let rest = &b[i + 1..];
+        rest.starts_with(b"cost=")
+            || rest.starts_with(b"actual ")
+            || rest.starts_with(b"never executed)")
+    })
 }
 
 /// Splits a node name into the JSON vocabulary.
@@ -480,10 +494,12 @@ pub fn parse(text: &str) -> Option<Plan> {
     let mut block: Option<(usize, bool)> = None;
     for raw in text.lines() {
         // auto_explain indents the whole plan with a tab.
-        let line = raw
-            .strip_prefix('\t')
-            .unwrap_or(raw)
-            .replace('\t', "        ");
+        let line = raw.strip_prefix('\t').unwrap_or(raw);
+        let line: std::borrow::Cow<str> = if line.contains('\t') {
+            line.replace('\t', "        ").into()
+        } else {
+            line.into()
+        };
         let trimmed = line.trim_start();
         if trimmed.is_empty() {
             continue;
@@ -532,9 +548,7 @@ pub fn parse(text: &str) -> Option<Plan> {
             continue;
         }
         let node_like = is_arrow
-            || body.contains("(cost=")
-            || body.contains("(actual ")
-            || body.contains("(never executed)")
+            || has_node_group(body)
             || (looks_like_node(body) && (stack.is_empty() || !body.contains(':')));
         if node_like && let Some(h) = parse_header(body) {
             let mut n = PlanNode::default();
