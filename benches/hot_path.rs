@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use qperf::fingerprint::Normalizer;
 use qperf::ingest::pg::PgRecord;
-use qperf::ingest::pg_stderr::parse_line;
+use qperf::ingest::pg_stderr::{PrefixMemo, parse_line, parse_line_with};
 
 fn capture() -> String {
     let path = concat!(
@@ -51,6 +51,23 @@ fn main() {
             for l in &lines {
                 if matches!(
                     parse_line(l, &mut rec, None, 2026),
+                    qperf::ingest::pg_stderr::Line::Header
+                ) {
+                    n += 1;
+                }
+            }
+        }
+        n
+    });
+    // As the readers call it: prefixes remembered across lines.
+    best("pg_stderr::parse_line memo", line_bytes, || {
+        let mut rec = PgRecord::default();
+        let mut memo = PrefixMemo::default();
+        let mut n = 0;
+        for _ in 0..repeat {
+            for l in &lines {
+                if matches!(
+                    parse_line_with(l, &mut rec, None, 2026, Some(&mut memo)),
                     qperf::ingest::pg_stderr::Line::Header
                 ) {
                     n += 1;

@@ -291,7 +291,8 @@ pub fn read_one_thread(
         }
         Format::Stderr => {
             let mut state = PgState::new(file);
-            read_stderr(Lines::Read(reader), opts, stats, |rec| {
+            let memo = &mut pg_stderr::PrefixMemo::default();
+            read_stderr(Lines::Read(reader), opts, memo, stats, |rec| {
                 state.record(&rec.view(), sink)
             })?;
             state.finish(sink);
@@ -479,14 +480,16 @@ fn read_jsonlog(
 fn read_stderr(
     lines: Lines,
     opts: &ReadOptions,
+    memo: &mut pg_stderr::PrefixMemo,
     stats: &mut FileStats,
     done: impl FnMut(&mut PgRecord),
 ) -> io::Result<()> {
-    let read = |line: &str, no, next: &mut PgRecord| match pg_stderr::parse_line(
+    let read = |line: &str, no, next: &mut PgRecord| match pg_stderr::parse_line_with(
         line,
         next,
         opts.prefix.as_ref(),
         opts.year,
+        Some(memo),
     ) {
         Line::Header => {
             next.line = no;

@@ -369,6 +369,7 @@ fn parse_chunk(
     format: Format,
     opts: &ReadOptions,
     hinter: &mut Hinter,
+    memo: &mut pg_stderr::PrefixMemo,
     pool: &Pool,
 ) -> io::Result<Parsed> {
     let mut stats = FileStats::default();
@@ -401,7 +402,7 @@ fn parse_chunk(
             match format {
                 Format::Csvlog => read_csvlog(lines, &mut stats, done)?,
                 Format::Jsonlog => read_jsonlog(lines, opts, &mut stats, done)?,
-                _ => read_stderr(lines, opts, &mut stats, done)?,
+                _ => read_stderr(lines, opts, memo, &mut stats, done)?,
             }
             Items::Pg(chunk)
         }
@@ -617,14 +618,22 @@ pub fn read(
                 .name("qperf-parse".into())
                 .spawn_scoped(scope, move || {
                     let mut hinter = Hinter::new(format.is_mysql());
+                    let mut memo = pg_stderr::PrefixMemo::default();
                     loop {
                         // The lock is held only while taking the next chunk.
                         let next = rx.lock().map(|r| r.recv());
                         let Ok(Ok((seq, data, len))) = next else {
                             return;
                         };
-                        let parsed =
-                            parse_chunk(file, &data[..len], format, opts, &mut hinter, pool);
+                        let parsed = parse_chunk(
+                            file,
+                            &data[..len],
+                            format,
+                            opts,
+                            &mut hinter,
+                            &mut memo,
+                            pool,
+                        );
                         pool.put_raw(data);
                         if tx.send((seq, parsed)).is_err() {
                             return;
