@@ -135,12 +135,14 @@ impl PgRecord {
 
 #[derive(Default)]
 struct Session {
-    /// The execution waiting for its DETAIL / plan / temp-file lines.
-    pending: Option<QueryEvent>,
+    /// The execution waiting for its DETAIL / plan / temp-file lines. Boxed: an event
+    /// passes from record to session to sink, and moved inline it was copied whole
+    /// (300 bytes) at each step; it also kept every session's table slot that large.
+    pending: Option<Box<QueryEvent>>,
     /// `pending` came from log_statement and still waits for its duration.
     untimed: bool,
     /// An auto_explain plan that arrived before its statement's duration line.
-    orphan_plan: Option<QueryEvent>,
+    orphan_plan: Option<Box<QueryEvent>>,
     awaiting: Option<Awaiting>,
     names: Names,
     /// The number of the session's last record (see [`PgState::sweep`]).
@@ -213,6 +215,10 @@ struct Cx {
     norm: Normalizer,
     /// Text buffers of emitted events, for the next ones' statement and parameters.
     spare: Vec<String>,
+    /// Emitted events' allocations, for the next ones (boxes, not events: a box is
+    /// what a session holds).
+    #[allow(clippy::vec_box)]
+    spare_events: Vec<Box<QueryEvent>>,
     /// Users, databases and applications, shared across sessions.
     interned: NameTable,
     file: usize,
@@ -226,6 +232,7 @@ impl PgState {
             cx: Cx {
                 norm: Normalizer::new(),
                 spare: Vec::new(),
+                spare_events: Vec::new(),
                 interned: NameTable::default(),
                 file,
                 counters: PgCounters::default(),
@@ -308,19 +315,25 @@ impl Cx {
         t
     }
 
-    fn emit(&mut self, mut ev: QueryEvent, sink: &mut dyn EventSink) {
+    fn emit(&mut self, mut ev: Box<QueryEvent>, sink: &mut dyn EventSink) {
         sink.event(&mut ev);
         // A few buffers of ordinary size are enough to keep allocation off the path.
-        for mut t in [Some(ev.sql), ev.params].into_iter().flatten() {
+        for mut t in [Some(std::mem::take(&mut ev.sql)), ev.params.take()]
+            .into_iter()
+            .flatten()
+        {
             if self.spare.len() < 16 && t.capacity() > 0 && t.capacity() <= 1 << 16 {
                 t.clear();
                 self.spare.push(t);
             }
         }
+        if self.spare_events.len() < 16 {
+            self.spare_events.push(ev);
+        }
     }
 
-    fn base_event(&mut self, r: &RecordView, sql: &str, n: &mut Names) -> QueryEvent {
-        QueryEvent {
+    fn base_event(&mut self, r: &RecordView, sql: &str, n: &mut Names) -> Box<QueryEvent> {
+        let ev = QueryEvent {
             file: self.file,
             line: r.line,
             at: r.at,
@@ -331,6 +344,13 @@ impl Cx {
             app: name(&mut n.app, r.app, Some(&mut self.interned)),
             client: name(&mut n.client, r.client, None),
             ..Default::default()
+        };
+        match self.spare_events.pop() {
+            Some(mut b) => {
+                *b = ev;
+                b
+            }
+            None => Box::new(ev),
         }
     }
 
@@ -449,7 +469,7 @@ impl Cx {
     /// Starts a new execution, taking an earlier orphan plan of the same statement along.
     fn start(
         &mut self,
-        mut ev: QueryEvent,
+        mut ev: Box<QueryEvent>,
         untimed: bool,
         s: &mut Session,
         sink: &mut dyn EventSink,
