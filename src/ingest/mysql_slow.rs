@@ -29,7 +29,23 @@ pub struct MysqlSlow {
     pub events: u64,
     /// Users, hosts, thread ids and schemas seen, so events share one allocation each.
     names: NameTable,
+    /// `User@Host:` texts read lately, with what they gave (see [`UserHost`]).
+    user_hosts: Vec<UserHost>,
 }
+
+/// A `User@Host:` text and its user, client and thread id. A connection repeats its
+/// line with every statement, and reading it (three name lookups) was a tenth of
+/// reading an event; the names are a function of the text, so remembering them by it
+/// gives the same event.
+#[derive(Default, Clone)]
+struct UserHost {
+    text: String,
+    user: Option<Name>,
+    client: Option<Name>,
+    session: Option<Name>,
+}
+
+const USER_HOSTS: usize = 256;
 
 /// What a line was.
 pub enum Kind {
@@ -200,6 +216,45 @@ impl MysqlSlow {
 
     /// `user[user] @ host [ip]  Id: 12`
     fn user_host(&mut self, s: &str) {
+        if self.user_hosts.is_empty() {
+            self.user_hosts = vec![UserHost::default(); USER_HOSTS];
+        }
+        let slot = xxhash_rust::xxh3::xxh3_64(s.as_bytes()) as usize % USER_HOSTS;
+        let known = &self.user_hosts[slot];
+        if known.text == s && !s.is_empty() {
+            // What the line does not name keeps what the event had, as when read.
+            for (field, name) in [
+                (&mut self.ev.user, &known.user),
+                (&mut self.ev.client, &known.client),
+                (&mut self.ev.session, &known.session),
+            ] {
+                if name.is_some() {
+                    field.clone_from(name);
+                }
+            }
+            return;
+        }
+        let before = (
+            self.ev.user.take(),
+            self.ev.client.take(),
+            self.ev.session.take(),
+        );
+        self.read_user_host(s);
+        let read = UserHost {
+            text: s.to_string(),
+            user: self.ev.user.clone(),
+            client: self.ev.client.clone(),
+            session: self.ev.session.clone(),
+        };
+        // What the line does not name keeps what the event had.
+        let (user, client, session) = before;
+        self.ev.user = self.ev.user.take().or(user);
+        self.ev.client = self.ev.client.take().or(client);
+        self.ev.session = self.ev.session.take().or(session);
+        self.user_hosts[slot] = read;
+    }
+
+    fn read_user_host(&mut self, s: &str) {
         // Byte searches throughout: this runs once per event.
         let upto = |t: &str, c: u8| memchr::memchr(c, t.as_bytes()).unwrap_or(t.len());
         let s = s.trim_ascii();
@@ -314,6 +369,37 @@ pub fn sniff(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_user_host_lines_read_as_without_memory() {
+        let shapes = [
+            "app{n}[app{n}] @  [10.0.0.{n}]  Id:   {n}",
+            "root[root] @ localhost []  Id: {n}",
+            "[svc{n}] @ db{n}.internal [10.1.0.{n}]",
+            "u{n}[u{n}] @  []",
+            " @ host{n} [] ",
+            "",
+        ];
+        let mut with = MysqlSlow::new(0);
+        for i in 0..3000usize {
+            let n = (i * 7919) % 700;
+            let line = shapes[n % shapes.len()].replace("{n}", &n.to_string());
+            // Whatever the event had before the line: kept where the line names nothing.
+            let before = (i % 3 == 0).then(|| Name::from("earlier"));
+            let mut without = MysqlSlow::new(0);
+            for m in [&mut with, &mut without] {
+                m.ev.user.clone_from(&before);
+                m.ev.client.clone_from(&before);
+                m.ev.session.clone_from(&before);
+            }
+            with.user_host(&line);
+            without.read_user_host(&line);
+            let names = |m: &MysqlSlow| {
+                [&m.ev.user, &m.ev.client, &m.ev.session].map(|x| x.as_deref().map(str::to_string))
+            };
+            assert_eq!(names(&with), names(&without), "{line:?}");
+        }
+    }
 
     #[test]
     fn replay_set_lines_are_attributes() {
