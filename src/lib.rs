@@ -391,7 +391,9 @@ pub(crate) fn run_analysis(
     } else {
         expand(&args.files)
     };
-    memory::limit_arenas(opts.jobs);
+    // One arena per reader thread and the main one; the reading and tracker threads
+    // share them (see `memory`).
+    memory::limit_arenas(opts.jobs + 1);
     let mut agg = Aggregator::new(filters, seq_config(&settings));
     if opts.jobs > 1 {
         agg.offload_sequences()?;

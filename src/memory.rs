@@ -5,16 +5,19 @@
 //! allocator showed in it more than any table of ours (docs/performance.md):
 //! - one arena per thread, up to eight per core: memory freed by one thread is kept
 //!   for that thread's arena, so the reader threads' and the tracker's leftovers stay
-//!   resident beside each other and grow with the run (PG 1 GB bench log: peak RSS
-//!   +5.6 MiB over the 100 MB one with the default, +3.7 MiB with two arenas);
+//!   resident beside each other and grow with the run (PG bench logs, peak RSS from
+//!   100 MB to 1 GB: +10.7 % with the default, +7.4 % with three arenas for two
+//!   reader threads). Fewer is slower: with two, threads that allocate a lot at once
+//!   (the tracker on a log of a million connections) waited on each other's arena
+//!   lock in most runs, 3.2–3.8 s instead of 1.1–1.3 s;
 //! - freed memory stays resident, so the report, built after reading, faulted in
 //!   fresh pages on top of the reading's peak instead of reusing it.
 
-/// Caps the allocator's arenas at `n` (at least 2); call before threads start.
+/// Caps the allocator's arenas at `n` (at least 3); call before threads start.
 pub fn limit_arenas(n: usize) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        let n = libc::c_int::try_from(n.max(2)).unwrap_or(libc::c_int::MAX);
+        let n = libc::c_int::try_from(n.max(3)).unwrap_or(libc::c_int::MAX);
         // SAFETY: mallopt only changes a setting; M_ARENA_MAX takes any positive count.
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, n);
