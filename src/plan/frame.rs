@@ -76,11 +76,12 @@ fn is_footer(t: &str) -> bool {
             .is_some_and(|n| n.parse::<u64>().is_ok())
 }
 
-/// Whether `s` contains `(` followed by `word` (`(cost=`): a byte search for `(`
-/// instead of building a substring searcher for every line.
-fn paren_word(s: &str, word: &str) -> bool {
+/// Whether `s` contains `(` followed by one of `words` (`(cost=`): one byte search for
+/// `(` instead of a substring searcher built per word and line (this runs for every
+/// line of every logged plan).
+pub(super) fn paren_word(s: &str, words: &[&str]) -> bool {
     let b = s.as_bytes();
-    memchr::memchr_iter(b'(', b).any(|i| b[i + 1..].starts_with(word.as_bytes()))
+    memchr::memchr_iter(b'(', b).any(|i| words.iter().any(|w| b[i + 1..].starts_with(w.as_bytes())))
 }
 
 /// `(` minus `)` outside single-quoted strings.
@@ -183,8 +184,8 @@ pub fn unframe(text: &str) -> String {
         // brings them.
         let cut_name = out.last().is_some_and(|p: &String| {
             let p = p.trim_start();
-            p.starts_with("->") && !paren_word(p, "cost=") && !paren_word(p, "actual ")
-        }) && paren_word(&l, "cost=")
+            p.starts_with("->") && !paren_word(p, &["cost=", "actual "])
+        }) && paren_word(&l, &["cost="])
             && !l.trim_start().starts_with("->");
         // A line pushed to column 0 under an indented one is the rest of that line,
         // unless it is one of the plan's own closing lines.
@@ -192,7 +193,7 @@ pub fn unframe(text: &str) -> String {
         let spilled = out.last().is_some_and(|p: &String| indent(p) > 0)
             && indent(&l) == 0
             && !is_plan_level(&l)
-            && !paren_word(&l, "cost=");
+            && !paren_word(&l, &["cost="]);
         if let Some(prev) = out.last_mut()
             && (paren_balance(prev) > 0 || starts_costs || cut_name || spilled)
             && !l.trim_start().starts_with("->")

@@ -171,18 +171,6 @@ fn looks_like_node(body: &str) -> bool {
         })
 }
 
-/// Whether `body` holds `(cost=`, `(actual ` or `(never executed)`: one pass over its
-/// parentheses instead of a substring search per word (this runs for every plan line).
-fn has_node_group(body: &str) -> bool {
-    let b = body.as_bytes();
-    memchr::memchr_iter(b'(', b).any(|i| {
-        let rest = &b[i + 1..];
-        rest.starts_with(b"cost=")
-            || rest.starts_with(b"actual ")
-            || rest.starts_with(b"never executed)")
-    })
-}
-
 /// Splits a node name into the JSON vocabulary.
 fn classify(name: &str, n: &mut PlanNode) {
     let mut s = name.trim();
@@ -548,7 +536,7 @@ pub fn parse(text: &str) -> Option<Plan> {
             continue;
         }
         let node_like = is_arrow
-            || has_node_group(body)
+            || super::frame::paren_word(body, &["cost=", "actual ", "never executed)"])
             || (looks_like_node(body) && (stack.is_empty() || !body.contains(':')));
         if node_like && let Some(h) = parse_header(body) {
             let mut n = PlanNode::default();
