@@ -214,48 +214,37 @@ impl MysqlSlow {
         }
     }
 
-    /// `user[user] @ host [ip]  Id: 12`
+    /// Sets the event's user, client and thread id from a `User@Host:` text, read once
+    /// per text while it stays in its slot.
     fn user_host(&mut self, s: &str) {
         if self.user_hosts.is_empty() {
             self.user_hosts = vec![UserHost::default(); USER_HOSTS];
         }
         let slot = xxhash_rust::xxh3::xxh3_64(s.as_bytes()) as usize % USER_HOSTS;
-        let known = &self.user_hosts[slot];
-        if known.text == s && !s.is_empty() {
-            // What the line does not name keeps what the event had, as when read.
-            for (field, name) in [
-                (&mut self.ev.user, &known.user),
-                (&mut self.ev.client, &known.client),
-                (&mut self.ev.session, &known.session),
-            ] {
-                if name.is_some() {
-                    field.clone_from(name);
-                }
-            }
-            return;
+        // An empty slot is the empty text's answer: it names nothing.
+        if self.user_hosts[slot].text != s {
+            let [user, client, session] = self.read_user_host(s);
+            let known = &mut self.user_hosts[slot];
+            known.text.clear();
+            known.text.push_str(s);
+            (known.user, known.client, known.session) = (user, client, session);
         }
-        let before = (
-            self.ev.user.take(),
-            self.ev.client.take(),
-            self.ev.session.take(),
-        );
-        self.read_user_host(s);
-        let read = UserHost {
-            text: s.to_string(),
-            user: self.ev.user.clone(),
-            client: self.ev.client.clone(),
-            session: self.ev.session.clone(),
-        };
+        let known = &self.user_hosts[slot];
         // What the line does not name keeps what the event had.
-        let (user, client, session) = before;
-        self.ev.user = self.ev.user.take().or(user);
-        self.ev.client = self.ev.client.take().or(client);
-        self.ev.session = self.ev.session.take().or(session);
-        self.user_hosts[slot] = read;
+        for (field, name) in [
+            (&mut self.ev.user, &known.user),
+            (&mut self.ev.client, &known.client),
+            (&mut self.ev.session, &known.session),
+        ] {
+            if name.is_some() {
+                field.clone_from(name);
+            }
+        }
     }
 
-    fn read_user_host(&mut self, s: &str) {
-        // Byte searches throughout: this runs once per event.
+    /// The user, client and thread id that `user[user] @ host [ip]  Id: 12` names.
+    fn read_user_host(&mut self, s: &str) -> [Option<Name>; 3] {
+        // Byte searches throughout: this runs for every connection's line.
         let upto = |t: &str, c: u8| memchr::memchr(c, t.as_bytes()).unwrap_or(t.len());
         let s = s.trim_ascii();
         let (who, rest) = match scan::find(s, " @ ") {
@@ -268,9 +257,7 @@ impl MysqlSlow {
         } else {
             user
         };
-        if !user.is_empty() {
-            self.ev.user = Some(self.name(user));
-        }
+        let user = (!user.is_empty()).then(|| self.name(user));
         let (host_part, id_part) = match scan::find(rest, "Id:") {
             Some(i) => (&rest[..i], Some(&rest[i + 3..])),
             None => (rest, None),
@@ -281,12 +268,11 @@ impl MysqlSlow {
             x[..upto(x, b'[')].trim_ascii_end().trim_end_matches(']')
         });
         let client = if !host.is_empty() { host } else { ip };
-        if !client.is_empty() {
-            self.ev.client = Some(self.name(client));
-        }
-        if let Some(id) = id_part.and_then(|x| x.split_ascii_whitespace().next()) {
-            self.ev.session = Some(self.name(id));
-        }
+        let client = (!client.is_empty()).then(|| self.name(client));
+        let session = id_part
+            .and_then(|x| x.split_ascii_whitespace().next())
+            .map(|id| self.name(id));
+        [user, client, session]
     }
 
     pub fn finish(&mut self, sink: &mut dyn EventSink) {
@@ -393,7 +379,20 @@ mod tests {
                 m.ev.session.clone_from(&before);
             }
             with.user_host(&line);
-            without.read_user_host(&line);
+            // Reading afresh: a field the line names replaces the event's.
+            let named = without.read_user_host(&line);
+            for (field, name) in [
+                &mut without.ev.user,
+                &mut without.ev.client,
+                &mut without.ev.session,
+            ]
+            .into_iter()
+            .zip(named)
+            {
+                if name.is_some() {
+                    *field = name;
+                }
+            }
             let names = |m: &MysqlSlow| {
                 [&m.ev.user, &m.ev.client, &m.ev.session].map(|x| x.as_deref().map(str::to_string))
             };
