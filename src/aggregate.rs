@@ -164,6 +164,19 @@ pub struct TagCache {
 impl TagCache {
     /// `Tags::of(sql)`, shared. The endpoint depends only on the `/* … */` bodies (as
     /// `tags::endpoint` finds them), so without `qperf:ignore` their hash is the key.
+    /// The one shared copy of tags equal to `t` here.
+    pub fn share(&mut self, t: &Tags) -> Arc<Tags> {
+        if let Some(a) = self.tags.get(t) {
+            return a.clone();
+        }
+        if self.tags.len() >= 4096 {
+            self.tags.clear();
+        }
+        let a = Arc::new(t.clone());
+        self.tags.insert(t.clone(), a.clone());
+        a
+    }
+
     pub fn of(&mut self, sql: &str) -> Option<Arc<Tags>> {
         let b = sql.as_bytes();
         let key = if has_inline_ignore(b) {
@@ -193,15 +206,7 @@ impl TagCache {
         if let Some(t) = key.and_then(|k| self.by_comments.get(&k)) {
             return t.clone();
         }
-        let tags = Tags::of(sql).map(|t| {
-            if self.tags.len() >= 4096 {
-                self.tags.clear();
-            }
-            self.tags
-                .entry(t)
-                .or_insert_with_key(|t| Arc::new(t.clone()))
-                .clone()
-        });
+        let tags = Tags::of(sql).map(|t| self.share(&t));
         if let Some(k) = key {
             if self.by_comments.len() >= 4096 {
                 self.by_comments.clear();

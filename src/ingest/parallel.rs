@@ -19,8 +19,8 @@ use super::{
     FileStats, Format, Lines, ReadOptions, mysql_slow, pg_json, pg_stderr, read_csvlog,
     read_jsonlog, read_mysql, read_stderr,
 };
-use crate::aggregate::{PlanFacts, Prints, Tags, text_hash};
-use crate::event::{EventSink, Hint, QueryEvent};
+use crate::aggregate::{PlanFacts, Prints, TagCache, Tags, text_hash};
+use crate::event::{EventSink, Hint, Name, NameTable, QueryEvent};
 
 /// Target chunk size: large enough that per-chunk overhead vanishes, small enough that
 /// the chunks in flight (a dozen or so, read, parsed and waiting) stay a small part of
@@ -139,6 +139,92 @@ impl PgChunk {
     }
 }
 
+/// MySQL events of one chunk. Their statement texts are side by side in `sql`: the
+/// thread that folds allocates and frees each event's text, since a free on another
+/// thread than the allocation waits on that thread's allocator lock. Names and tags
+/// are listed once per chunk and referred to by index, for the same reason: an `Arc`
+/// cloned on a reader thread and dropped on the folding one moved its counter's cache
+/// line between the two cores twice per event (a tenth of the CPU time on a 1 GB log).
+#[derive(Default)]
+struct MysqlChunk {
+    records: Vec<MysqlFlat>,
+    sql: String,
+    names: Shared<str>,
+    tags: Shared<Tags>,
+}
+
+impl MysqlChunk {
+    fn clear(&mut self) {
+        self.records.clear();
+        self.sql.clear();
+        self.names.clear();
+        self.tags.clear();
+    }
+}
+
+/// A MySQL event whose text ends at `end` in [`MysqlChunk::sql`] (after the previous
+/// record's), or is `own_sql` when it is [`OWN_TEXT`] bytes or more.
+struct MysqlFlat {
+    line: u64,
+    at: Option<i64>,
+    duration_ms: Option<f64>,
+    lock_ms: Option<f64>,
+    rows: Option<u64>,
+    rows_examined: Option<u64>,
+    hint: Hint,
+    end: usize,
+    /// Session, user, database and client: indexes into [`MysqlChunk::names`].
+    names: [u32; 4],
+    tags: u32,
+    own_sql: Option<Box<str>>,
+}
+
+/// No name / no tags.
+const ABSENT: u32 = u32::MAX;
+
+/// The distinct `Arc`s of one chunk, each given an index when first met. Recognized by
+/// address in a small direct-mapped table: a value missed there (evicted by another) is
+/// listed twice, which costs a slot and changes nothing else.
+struct Shared<T: ?Sized> {
+    list: Vec<Arc<T>>,
+    slots: Box<[(usize, u32); SHARED_SLOTS]>,
+}
+
+const SHARED_SLOTS: usize = 1024;
+
+impl<T: ?Sized> Default for Shared<T> {
+    fn default() -> Self {
+        Shared {
+            list: Vec::new(),
+            slots: Box::new([(0, ABSENT); SHARED_SLOTS]),
+        }
+    }
+}
+
+impl<T: ?Sized> Shared<T> {
+    fn id(&mut self, a: Option<&Arc<T>>) -> u32 {
+        let Some(a) = a else { return ABSENT };
+        let addr = Arc::as_ptr(a).cast::<u8>() as usize;
+        // Fibonacci hashing: allocations are 16-byte aligned, so the low bits are not.
+        let slot = (addr.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) % SHARED_SLOTS;
+        let (known, id) = self.slots[slot];
+        // The list holds what the table names, so an address cannot be reused meanwhile.
+        if known == addr && id != ABSENT {
+            return id;
+        }
+        let id = u32::try_from(self.list.len()).unwrap_or(ABSENT);
+        if id != ABSENT {
+            self.list.push(a.clone());
+            self.slots[slot] = (addr, id);
+        }
+        id
+    }
+    fn clear(&mut self) {
+        self.list.clear();
+        self.slots.fill((0, ABSENT));
+    }
+}
+
 /// Chunk-sized buffers handed back for reuse. Without it every chunk is a fresh
 /// megabyte, and the allocator, serving them from per-thread arenas, keeps more of them
 /// the longer the log: peak memory then grew with the file.
@@ -146,10 +232,8 @@ impl PgChunk {
 struct Pool {
     raw: Mutex<Vec<Vec<u8>>>,
     text: Mutex<Vec<(String, Vec<Flat>)>>,
-    mysql: Mutex<Vec<MysqlBuffers>>,
+    mysql: Mutex<Vec<MysqlChunk>>,
 }
-
-type MysqlBuffers = (Vec<QueryEvent>, String, Vec<usize>);
 
 /// Chunks in flight per worker thread (read, parsed, waiting for their turn to fold).
 const IN_FLIGHT_PER_JOB: usize = 3;
@@ -205,30 +289,27 @@ impl Pool {
         records.clear();
         PgChunk { text, records }
     }
-    fn mysql(&self, bytes: usize) -> MysqlBuffers {
-        let (mut ev, mut sql, mut ends) = self
+    fn mysql(&self, bytes: usize) -> MysqlChunk {
+        let mut c = self
             .mysql
             .lock()
             .ok()
             .and_then(|mut p| p.pop())
             .unwrap_or_default();
         // About one event per 300 bytes of slow log.
-        ev.reserve(bytes / 256);
-        sql.reserve(bytes / 2);
-        ends.reserve(bytes / 256);
-        (ev, sql, ends)
+        c.records.reserve(bytes / 256);
+        c.sql.reserve(bytes / 2);
+        c
     }
-    fn put_mysql(&self, mut ev: Vec<QueryEvent>, mut sql: String, mut ends: Vec<usize>) {
-        if sql.capacity() > POOL_BUFFER_MAX {
+    fn put_mysql(&self, mut c: MysqlChunk) {
+        if c.sql.capacity() > POOL_BUFFER_MAX {
             return;
         }
-        ev.clear();
-        sql.clear();
-        ends.clear();
+        c.clear();
         if let Ok(mut p) = self.mysql.lock()
             && p.len() < POOL_MAX
         {
-            p.push((ev, sql, ends));
+            p.push(c);
         }
     }
     fn put_pg(&self, c: PgChunk) {
@@ -246,12 +327,7 @@ impl Pool {
 enum Items {
     Pg(PgChunk),
     Mysql {
-        /// Events without their statement text, which is in `sql` (ends in `ends`):
-        /// the thread that folds allocates and frees each event's text, since a free
-        /// on another thread than the allocation waits on that thread's allocator lock.
-        events: Vec<QueryEvent>,
-        sql: String,
-        ends: Vec<usize>,
+        chunk: MysqlChunk,
         invalid: Vec<(u64, String)>,
         /// The last `# Time:` of the chunk: it holds for the next chunk's first events.
         last_time: Option<i64>,
@@ -329,35 +405,69 @@ impl Hinter {
 
 /// Collects a worker's MySQL events with their fingerprints.
 struct Collect<'a> {
-    events: Vec<QueryEvent>,
-    sql: String,
-    ends: Vec<usize>,
+    chunk: MysqlChunk,
     hinter: &'a mut Hinter,
 }
 
 impl EventSink for Collect<'_> {
     fn event(&mut self, ev: &mut QueryEvent) {
-        let (h, t) = self.hinter.hint(&ev.sql);
+        let (hint, tags) = self.hinter.hint(&ev.sql);
+        // Every field named: one the slow log reader starts to fill must be carried.
+        let QueryEvent {
+            file: _,
+            line,
+            at,
+            duration_ms,
+            sql,
+            params,
+            session,
+            user,
+            db,
+            app,
+            client,
+            rows,
+            rows_examined,
+            lock_ms,
+            temp_bytes,
+            temp_files,
+            plan,
+            hint: _,
+            tags: _,
+            plan_facts,
+        } = ev;
+        debug_assert!(
+            params.is_none()
+                && app.is_none()
+                && temp_bytes.is_none()
+                && *temp_files == 0
+                && plan.is_none()
+                && plan_facts.is_none(),
+            "a slow log event with fields the chunk does not carry"
+        );
+        let c = &mut self.chunk;
         // A huge statement (a bulk INSERT) travels in its own allocation: copied into
         // `sql` it was held once more there and once more on the folding thread (a 100
         // MB statement took 320 MB with two threads).
-        let own = ev.sql.len() >= OWN_TEXT;
-        if !own {
-            self.sql.push_str(&ev.sql);
-        }
-        self.ends.push(self.sql.len());
-        // Otherwise the text travels in `sql`, and its buffer stays with the reader for
-        // the next event.
-        let text = if own {
-            String::new()
+        let own_sql = if sql.len() >= OWN_TEXT {
+            Some(std::mem::take(sql).into_boxed_str())
         } else {
-            std::mem::take(&mut ev.sql)
+            c.sql.push_str(sql);
+            None
         };
-        let mut owned = std::mem::take(ev);
-        ev.sql = text;
-        owned.hint = Some(h);
-        owned.tags = t;
-        self.events.push(owned);
+        let names = [&*session, &*user, &*db, &*client].map(|n| c.names.id(n.as_ref()));
+        c.records.push(MysqlFlat {
+            line: *line,
+            at: *at,
+            duration_ms: *duration_ms,
+            lock_ms: *lock_ms,
+            rows: *rows,
+            rows_examined: *rows_examined,
+            hint,
+            end: c.sql.len(),
+            names,
+            tags: c.tags.id(tags.as_ref()),
+            own_sql,
+        });
     }
     // The slow log reader emits no side notes (errors, temp files): nothing to carry.
     fn note(&mut self, _: &QueryEvent, _: crate::event::SideNote) {}
@@ -375,18 +485,13 @@ fn parse_chunk(
     let mut stats = FileStats::default();
     let items = match format {
         Format::MysqlSlow => {
-            let (events, sql, ends) = pool.mysql(data.len());
             let mut sink = Collect {
-                events,
-                sql,
-                ends,
+                chunk: pool.mysql(data.len()),
                 hinter,
             };
             let mut p = read_mysql(Lines::Slice(data), file, &mut stats, &mut sink)?;
             Items::Mysql {
-                events: sink.events,
-                sql: sink.sql,
-                ends: sink.ends,
+                chunk: sink.chunk,
                 invalid: std::mem::take(&mut p.invalid),
                 last_time: p.last_time(),
             }
@@ -667,7 +772,7 @@ fn fold(
     let mut last_time: Option<i64> = None;
     let mut invalid: Vec<(u64, String)> = Vec::new();
     let mut failed: Option<io::Error> = None;
-    let mut text = String::new();
+    let mut mysql = MysqlFold::default();
     for (seq, parsed) in rx {
         waiting.insert(seq, parsed);
         while let Some(parsed) = waiting.remove(&next) {
@@ -703,34 +808,12 @@ fn fold(
                     pool.put_pg(chunk);
                 }
                 Items::Mysql {
-                    mut events,
-                    sql,
-                    ends,
+                    chunk,
                     invalid: inv,
                     last_time: lt,
                 } => {
-                    let mut start = 0;
-                    for (mut ev, end) in events.drain(..).zip(&ends) {
-                        // Empty unless the event carries its own (huge) text: an
-                        // event's statement is never empty.
-                        if ev.sql.is_empty() {
-                            text.clear();
-                            text.push_str(&sql[start..*end]);
-                            ev.sql = std::mem::take(&mut text);
-                        }
-                        start = *end;
-                        ev.line += base;
-                        if ev.at.is_none() {
-                            ev.at = last_time;
-                        }
-                        sink.event(&mut ev);
-                        // One text buffer for all events, unless the sink kept it (or it
-                        // is a huge statement's, which is let go).
-                        if ev.sql.capacity() < OWN_TEXT {
-                            text = std::mem::take(&mut ev.sql);
-                        }
-                    }
-                    pool.put_mysql(events, sql, ends);
+                    mysql.fold(&chunk, file, base, last_time, sink);
+                    pool.put_mysql(chunk);
                     invalid.extend(inv.into_iter().map(|(l, why)| (l + base, why)));
                     last_time = lt.or(last_time);
                 }
@@ -747,5 +830,104 @@ fn fold(
     match failed {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// What folding MySQL chunks keeps from chunk to chunk.
+#[derive(Default)]
+struct MysqlFold {
+    /// One event for all: its text buffer is reused, and a name or tags field is
+    /// replaced only when it changes.
+    ev: QueryEvent,
+    /// This thread's own copies of the reader threads' names and tags (see
+    /// [`MysqlChunk`]), and the current chunk's lists of them.
+    names: NameTable,
+    tags: TagCache,
+    chunk_names: Vec<Name>,
+    chunk_tags: Vec<Arc<Tags>>,
+}
+
+impl MysqlFold {
+    fn fold(
+        &mut self,
+        chunk: &MysqlChunk,
+        file: usize,
+        base: u64,
+        last_time: Option<i64>,
+        sink: &mut dyn EventSink,
+    ) {
+        let names = &mut self.names;
+        self.chunk_names.clear();
+        (self.chunk_names).extend(chunk.names.list.iter().map(|n| names.get(n)));
+        let tags = &mut self.tags;
+        self.chunk_tags.clear();
+        (self.chunk_tags).extend(chunk.tags.list.iter().map(|t| tags.share(t)));
+        let mut start = 0;
+        for r in &chunk.records {
+            let QueryEvent {
+                file: ev_file,
+                line,
+                at,
+                duration_ms,
+                sql,
+                params,
+                session,
+                user,
+                db,
+                app,
+                client,
+                rows,
+                rows_examined,
+                lock_ms,
+                temp_bytes,
+                temp_files,
+                plan,
+                hint,
+                tags,
+                plan_facts,
+            } = &mut self.ev;
+            sql.clear();
+            match &r.own_sql {
+                Some(own) => *sql = own.to_string(),
+                None => sql.push_str(chunk.sql.get(start..r.end).unwrap_or_default()),
+            }
+            start = r.end;
+            *ev_file = file;
+            *line = r.line + base;
+            *at = r.at.or(last_time);
+            *duration_ms = r.duration_ms;
+            *lock_ms = r.lock_ms;
+            *rows = r.rows;
+            *rows_examined = r.rows_examined;
+            *hint = Some(r.hint);
+            let [s, u, d, c] = r.names;
+            for (field, id) in [(session, s), (user, u), (db, d), (client, c)] {
+                set_shared(field, &self.chunk_names, id);
+            }
+            set_shared(tags, &self.chunk_tags, r.tags);
+            *params = None;
+            *app = None;
+            *temp_bytes = None;
+            *temp_files = 0;
+            *plan = None;
+            *plan_facts = None;
+            sink.event(&mut self.ev);
+            // A huge statement's buffer is let go rather than kept for the next text.
+            if self.ev.sql.capacity() >= OWN_TEXT {
+                self.ev.sql = String::new();
+            }
+        }
+    }
+}
+
+/// Sets `field` to `list[id]` (none for [`ABSENT`]) unless it is that already.
+fn set_shared<T: ?Sized>(field: &mut Option<Arc<T>>, list: &[Arc<T>], id: u32) {
+    match list.get(id as usize) {
+        Some(a) => {
+            if !field.as_ref().is_some_and(|f| Arc::ptr_eq(f, a)) {
+                *field = Some(a.clone());
+            }
+        }
+        None => *field = None,
     }
 }
