@@ -114,7 +114,7 @@ pub struct RepeatStats {
     /// Repeats that directly follow the identical execution in the same session (the
     /// same request asking twice).
     pub back_to_back: u64,
-    keys: FxHashMap<u64, Seen>,
+    keys: Keys,
     /// What the rules read of `keys`, kept when [`Sequences::finish`] frees the tables.
     summary: Option<(usize, u64)>,
     pub keys_overflow: bool,
@@ -124,7 +124,7 @@ pub struct RepeatStats {
 /// One parameter set of a read statement: how often it ran and when it last did. 24
 /// bytes a table slot with its key (32 with `(u64, Option<i64>)`): these tables are the
 /// tracker's largest memory and its cache misses.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Seen {
     n: u32,
     /// Log time, or [`Seen::NO_TIME`].
@@ -150,6 +150,110 @@ impl RepeatStats {
             },
             |s| s.1,
         )
+    }
+}
+
+/// One read statement's parameter sets (hashes of text and parameters, never 0) and
+/// what was seen of each: open addressing with linear probing over a fixed number of
+/// slots, at most [`REPEAT_KEYS_CAP`] of them used. A table is a few kilobytes and
+/// there is one per read statement, so an execution's slot is mostly not in the cache;
+/// unlike a `HashMap`'s, its address is known beforehand, and the tracker prefetches it
+/// a few executions ahead.
+#[derive(Clone, Debug, Default)]
+struct Keys {
+    slots: Box<[(u64, Seen)]>,
+    len: usize,
+}
+
+/// Slots per table: twice the keys kept, so a lookup probes about two slots.
+const KEY_SLOTS: usize = 512;
+const _: () = assert!(REPEAT_KEYS_CAP < KEY_SLOTS && KEY_SLOTS.is_power_of_two());
+
+impl Keys {
+    fn with_room() -> Keys {
+        Keys {
+            slots: vec![(0, Seen::default()); KEY_SLOTS].into_boxed_slice(),
+            len: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Where `key`'s probe starts. Keys are hashes already; the multiply spreads the
+    /// bits the mask keeps.
+    fn home(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & (self.slots.len() - 1)
+    }
+
+    /// 0 marks an empty slot; the one key that hashes to it shares 1's entry.
+    fn key(exact: u64) -> u64 {
+        exact.max(1)
+    }
+
+    fn get_mut(&mut self, exact: u64) -> Option<&mut Seen> {
+        let key = Keys::key(exact);
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut i = self.home(key);
+        loop {
+            match self.slots[i].0 {
+                0 => return None,
+                k if k == key => return Some(&mut self.slots[i].1),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Adds a key not in the table; the caller keeps it under [`REPEAT_KEYS_CAP`].
+    fn insert(&mut self, exact: u64, seen: Seen) {
+        let key = Keys::key(exact);
+        if self.slots.is_empty() {
+            *self = Keys::with_room();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        while self.slots[i].0 != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (key, seen);
+        self.len += 1;
+    }
+
+    /// Keeps the entries `keep` accepts (rebuilt: linear probing cannot just empty a slot).
+    fn retain(&mut self, keep: impl Fn(&Seen) -> bool) {
+        let kept: Vec<(u64, Seen)> = self
+            .slots
+            .iter()
+            .filter(|(k, s)| *k != 0 && keep(s))
+            .copied()
+            .collect();
+        self.slots.fill((0, Seen::default()));
+        self.len = 0;
+        for (k, s) in kept {
+            self.insert(k, s);
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Seen> {
+        self.slots.iter().filter(|(k, _)| *k != 0).map(|(_, s)| s)
+    }
+
+    /// Asks the processor to fetch `exact`'s first slot into its cache.
+    fn prefetch(&self, exact: u64) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(slot) = self.slots.get(self.home(Keys::key(exact))) {
+            // SAFETY: a prefetch reads nothing into the program and never faults; the
+            // address is a live slot besides.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch(
+                    std::ptr::from_ref(slot).cast::<i8>(),
+                    std::arch::x86_64::_MM_HINT_T0,
+                );
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = exact;
     }
 }
 
@@ -232,12 +336,12 @@ impl Sequences {
         // The whole key budget up front: memory is then a function of the distinct read
         // statements, not of how far into the log their values have filled it.
         let r = self.repeats.entry(e.fp).or_insert_with(|| RepeatStats {
-            keys: FxHashMap::with_capacity_and_hasher(REPEAT_KEYS_CAP, Default::default()),
+            keys: Keys::with_room(),
             ..Default::default()
         });
         r.executions += 1;
         let full = r.keys.len() >= REPEAT_KEYS_CAP;
-        match r.keys.get_mut(&e.exact) {
+        match r.keys.get_mut(e.exact) {
             Some(seen) => {
                 seen.n = seen.n.saturating_add(1);
                 let within = match e.at {
@@ -257,11 +361,7 @@ impl Sequences {
             }
             None => {
                 if full && !r.saturated {
-                    r.keys.retain(|_, s| s.n > 1);
-                    // Removal leaves tombstones that count against the table's room;
-                    // without a rebuild the next inserts double it (the tables then
-                    // grew with the log).
-                    r.keys.shrink_to(REPEAT_KEYS_CAP);
+                    r.keys.retain(|s| s.n > 1);
                     r.keys_overflow = true;
                     // Mostly hot values: stop making room, so a statement with many
                     // repeated values does not pay a sweep per new one.
@@ -336,7 +436,17 @@ impl Sequences {
         }
         for r in self.repeats.values_mut() {
             r.summary = Some((r.distinct_values(), r.top_value_count()));
-            r.keys = FxHashMap::default();
+            r.keys = Keys::default();
+        }
+    }
+
+    /// Fetches into the cache what [`Self::exec_keyed`] will read for `e`, some
+    /// executions before it runs.
+    fn prefetch(&self, e: &Exec) {
+        if e.role == Role::Read
+            && let Some(r) = self.repeats.get(&e.fp)
+        {
+            r.keys.prefetch(e.exact);
         }
     }
 }
@@ -362,6 +472,10 @@ struct Batch {
 
 const BATCH: usize = 4096;
 
+/// How many executions ahead the tracker prefetches: one takes a few hundred
+/// instructions, enough for a fetch from the shared cache or memory to arrive.
+const PREFETCH_AHEAD: usize = 4;
+
 impl Batch {
     /// Allocated whole: grown push by push a batch would be reallocated (and its fresh
     /// pages faulted in) a dozen times.
@@ -380,7 +494,10 @@ impl Offloaded {
             .name("qperf-seq".into())
             .spawn(move || {
                 for mut b in rx {
-                    for (e, s) in &b.execs {
+                    for (i, (e, s)) in b.execs.iter().enumerate() {
+                        if let Some((ahead, _)) = b.execs.get(i + PREFETCH_AHEAD) {
+                            seq.prefetch(ahead);
+                        }
                         seq.exec_keyed(e, *s);
                     }
                     b.execs.clear();
@@ -539,6 +656,58 @@ fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_table_agrees_with_a_map() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // Hash-like keys from pools of a few sizes, so lookups hit, probes collide and
+        // the table fills (and is thinned); 1 stands for 0 too, as the table counts it.
+        let pools: Vec<Vec<u64>> = [2usize, 150, 300, 5000]
+            .iter()
+            .map(|&n| (0..n).map(|i| if i == 0 { 1 } else { next() }).collect())
+            .collect();
+        for round in 0..200usize {
+            let pool = &pools[round % pools.len()];
+            let mut t = Keys::with_room();
+            let mut m: std::collections::HashMap<u64, u32> = Default::default();
+            for _ in 0..3000 {
+                let k = pool[(next() % pool.len() as u64) as usize];
+                let room = t.len() < REPEAT_KEYS_CAP;
+                match (t.get_mut(k), m.get_mut(&k)) {
+                    (Some(a), Some(b)) => {
+                        a.n += 1;
+                        *b += 1;
+                    }
+                    (None, None) if room => {
+                        t.insert(k, Seen { n: 1, last: 0 });
+                        m.insert(k, 1);
+                    }
+                    (None, None) => {
+                        t.retain(|s| s.n > 1);
+                        m.retain(|_, n| *n > 1);
+                    }
+                    (a, b) => panic!("table {:?} map {b:?} for {k}", a.map(|s| s.n)),
+                }
+                assert_eq!(t.len(), m.len());
+            }
+            let mut a: Vec<u32> = t.values().map(|s| s.n).collect();
+            let mut b: Vec<u32> = m.values().copied().collect();
+            a.sort_unstable();
+            b.sort_unstable();
+            assert_eq!(a, b);
+        }
+        // 0 is never a slot's key: it reads as 1.
+        let mut t = Keys::with_room();
+        t.insert(0, Seen { n: 7, last: 0 });
+        assert_eq!(t.get_mut(1).map(|s| s.n), Some(7));
+        assert_eq!(Keys::default().get_mut(5).map(|s| s.n), None);
+    }
 
     fn cfg() -> SeqConfig {
         SeqConfig {
