@@ -779,7 +779,17 @@ pub fn shape_hash(sql: &str, mysql: bool, out: &mut Vec<u8>) -> Option<Shape> {
                 if mysql && b.get(i + 2) == Some(&b'!') {
                     return None;
                 }
-                i = block_comment_end(b, i);
+                let end = block_comment_end(b, i);
+                // A trace id is new in every call: with it in the shape, traced texts
+                // all missed the cache and were tokenized.
+                let mut from = i;
+                while let Some((start, stop)) = trace_id(b, i, from, end) {
+                    out.extend_from_slice(&b[seg..start]);
+                    out.push(LITERAL);
+                    seg = stop;
+                    from = stop;
+                }
+                i = end;
                 continue;
             }
             _ => {
@@ -797,6 +807,35 @@ pub fn shape_hash(sql: &str, mysql: bool, out: &mut Vec<u8>) -> Option<Shape> {
         hash: xxhash_rust::xxh3::xxh3_64_with_seed(out, u64::from(mysql)),
         literals: seg != 0,
     })
+}
+
+/// The next W3C trace id (`traceparent='00-…-01'`, sqlcommenter's) at or after `from` in
+/// the block comment `b[open..end]`: the bounds of its value inside the quotes. Only
+/// where leaving the value out cannot change the text's tags (`tags::endpoint`): the
+/// comment is closed and nests no other, the key begins an item (after the comment's start or a
+/// comma), and the value is hex digits and dashes, so the items and keys read from the
+/// comment are the same whatever the value, and the value is only ever `traceparent`'s.
+fn trace_id(b: &[u8], open: usize, from: usize, end: usize) -> Option<(usize, usize)> {
+    const KEY: &[u8] = b"traceparent='";
+    let body = b.get(open + 2..end)?;
+    if !body.ends_with(b"*/") || memchr::memmem::find(body, b"/*").is_some() {
+        return None;
+    }
+    let mut at = from.max(open + 2);
+    loop {
+        let k = at + memchr::memmem::find(&b[at..end], KEY)?;
+        let before = b[open + 2..k].trim_ascii_end();
+        let start = k + KEY.len();
+        let len = b[start..end]
+            .iter()
+            .take_while(|c| c.is_ascii_hexdigit() || **c == b'-')
+            .count();
+        let closed = start + len < end && b[start + len] == b'\'';
+        if (before.is_empty() || before.ends_with(b",")) && len > 0 && closed {
+            return Some((start, start + len));
+        }
+        at = start;
+    }
 }
 
 /// A text's shape ([`shape_hash`]).
@@ -1602,6 +1641,10 @@ mod tests {
             "]",
             ";",
             "qperf:ignore",
+            "traceparent=",
+            "controller=",
+            "/*traceparent=",
+            "/*controller=",
         ];
         const NUMBERS: &[&str] = &[
             "1", "42", "0", "0x1F", "0x", "1.5", "1e5", "1e+5", "1e", "3.", "1_000", "07",
@@ -1619,6 +1662,9 @@ mod tests {
             "'1'",
             "'--'",
             "'\\\\'",
+            "'00-4bf9-01'",
+            "'ab'",
+            "'0,a'",
         ];
         let mut rnd = xorshift(0x5eed_5a4e);
         let mut n = Normalizer::new();
@@ -1699,6 +1745,47 @@ mod tests {
             "SELECT * FROM t WHERE id = $1 AND s = 'x' /* app:1 */",
         ] {
             assert_ne!(a, shape(other), "{other}");
+        }
+        // A trace id in a sqlcommenter comment is a value too, where it cannot change
+        // what the comment's items and keys read as.
+        let traced = shape("SELECT 1 /*controller='a',traceparent='00-4bf9-01'*/");
+        assert_eq!(
+            traced,
+            shape("SELECT 22 /*controller='a',traceparent='00-0af7651916cd-02'*/")
+        );
+        assert_eq!(
+            shape("/* traceparent='00-aa-01' */ SELECT 1"),
+            shape("/* traceparent='ff' */ SELECT 1")
+        );
+        for (one, other) in [
+            // Another endpoint.
+            (
+                "/*controller='a',traceparent='1'*/",
+                "/*controller='b',traceparent='2'*/",
+            ),
+            // A value that is not hex and dashes (a comma would make another item).
+            (
+                "/*traceparent='1,controller=a'*/",
+                "/*traceparent='1,controller=b'*/",
+            ),
+            ("/*traceparent='1x'*/", "/*traceparent='2x'*/"),
+            // Not the key of an item: the value is another key's.
+            (
+                "/*controller=traceparent='1'*/",
+                "/*controller=traceparent='2'*/",
+            ),
+            (
+                "/*controller:traceparent='1'*/",
+                "/*controller:traceparent='2'*/",
+            ),
+            // Nested comments read differently by the endpoint parser.
+            (
+                "/* /* x */ traceparent='1' */",
+                "/* /* x */ traceparent='2' */",
+            ),
+            ("/*traceparent='1'", "/*traceparent='2'"),
+        ] {
+            assert_ne!(shape(one), shape(other), "{one} {other}");
         }
         // Where the tokenizer reads a prefix or a `.` with the literal, no shape.
         // And where a `/*` outside a comment could pair with a `*/` across a literal,
