@@ -817,13 +817,16 @@ pub fn shape_hash(sql: &str, mysql: bool, out: &mut Vec<u8>) -> Option<Shape> {
 /// comment are the same whatever the value, and the value is only ever `traceparent`'s.
 fn trace_id(b: &[u8], open: usize, from: usize, end: usize) -> Option<(usize, usize)> {
     const KEY: &[u8] = b"traceparent='";
+    // Built once: a one-off search builds its searcher per call.
+    static FIND_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY));
     let body = b.get(open + 2..end)?;
-    if !body.ends_with(b"*/") || memchr::memmem::find(body, b"/*").is_some() {
+    if !body.ends_with(b"*/") || crate::scan::find_bytes(body, b"/*").is_some() {
         return None;
     }
     let mut at = from.max(open + 2);
     loop {
-        let k = at + memchr::memmem::find(&b[at..end], KEY)?;
+        let k = at + FIND_KEY.find(&b[at..end])?;
         let before = b[open + 2..k].trim_ascii_end();
         let start = k + KEY.len();
         let len = b[start..end]
