@@ -239,9 +239,10 @@ fn for_each_line(
             // One check for the whole chunk; then every line is a slice of it.
             let whole = std::str::from_utf8(data).ok();
             let mut start = 0;
-            while start < data.len() {
-                let end =
-                    memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i + 1);
+            // Every line's end: after its line feed, or the end of the data for a last
+            // line without one.
+            let last = (!data.is_empty() && !data.ends_with(b"\n")).then_some(data.len());
+            for end in crate::scan::newlines(data).map(|i| i + 1).chain(last) {
                 let line = trim_eol(&data[start..end]);
                 stats.lines += 1;
                 let no = stats.lines;
