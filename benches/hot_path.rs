@@ -1,7 +1,8 @@
-//! Micro-benchmarks of the per-line and per-statement hot path: the PostgreSQL line
-//! parser, the fingerprint normalizer and the shape hash, on the bundled seed_shop capture repeated to
-//! a few tens of MB. `cargo bench` prints MB/s; docs/performance.md records the figures.
-//! (No harness crate: a timing loop over the same input, best of five.)
+//! Micro-benchmarks of the per-line and per-statement hot path: line splitting, the
+//! PostgreSQL line parser, the fingerprint normalizer and the shape hash, on the bundled
+//! seed_shop capture repeated to a few tens of MB. `cargo bench` prints MB/s;
+//! docs/performance.md records the figures. (No harness crate: a timing loop over the
+//! same input, best of five.)
 
 use std::io::Read;
 use std::time::Instant;
@@ -58,6 +59,11 @@ fn main() {
             }
         }
         n
+    });
+    // Cutting a chunk into lines, as the readers do before parsing them.
+    let chunk = text.repeat(repeat);
+    best("scan::newlines", chunk.len(), || {
+        qperf::scan::newlines(chunk.as_bytes()).count()
     });
     // As the readers call it: prefixes remembered across lines.
     best("pg_stderr::parse_line memo", line_bytes, || {
