@@ -500,6 +500,80 @@ fn tls_when_the_url_asks_for_it() {
 }
 
 #[test]
+fn tls_verify_modes_check_the_servers_certificate() {
+    // The Debian server here has ssl = on with its snakeoil certificate: self-signed,
+    // naming `localhost`.
+    let db = TestDb::new("tlsverify");
+    db.exec("CREATE TABLE t (id int PRIMARY KEY)");
+    let cert: String = rt().block_on(async {
+        connect(&db.url)
+            .await
+            .query_one("SHOW ssl_cert_file", &[])
+            .await
+            .unwrap()
+            .get(0)
+    });
+    assert!(
+        std::fs::metadata(&cert).is_ok(),
+        "the server's certificate {cert} must be readable here (ssl = on, as Debian sets it up)"
+    );
+    assert!(
+        db.url.contains("@127.0.0.1:"),
+        "{}: the test expects 127.0.0.1",
+        db.url
+    );
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let run = |url: &str| {
+        qperf(&[
+            "explain",
+            "--db",
+            url,
+            "--sql",
+            "SELECT id FROM t WHERE id = 1",
+        ])
+    };
+    let refused = |url: String, why: &str| {
+        let out = run(&url);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{why}: {url}: {err}");
+        assert!(err.contains("certificate"), "{why}: {err}");
+    };
+    let accepted = |url: String| {
+        let out = run(&url);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{url}: {err}");
+    };
+    let root = format!("sslrootcert={cert}");
+    // verify-full checks the name: the certificate names localhost, not 127.0.0.1
+    // (whether the system trusts it or not: this machine kind links the snakeoil
+    // certificate into /etc/ssl/certs, so a trust failure cannot be shown here).
+    refused(
+        format!("{}{sep}sslmode=verify-full", db.url),
+        "the certificate names localhost",
+    );
+    refused(
+        format!("{}{sep}sslmode=verify-full&{root}", db.url),
+        "the certificate names localhost",
+    );
+    let local = db.url.replace("@127.0.0.1:", "@localhost:");
+    accepted(format!("{local}{sep}sslmode=verify-full&{root}"));
+    // verify-ca does not check the name.
+    accepted(format!("{}{sep}sslmode=verify-ca&{root}", db.url));
+    // A root certificate that is none: an error that says so, not a silent downgrade.
+    let not_pem = common::root().join("Cargo.toml");
+    let out = run(&format!(
+        "{}{sep}sslmode=verify-ca&sslrootcert={}",
+        db.url,
+        not_pem.display()
+    ));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a PEM certificate"), "{err}");
+    // Without verification the same server is fine, as before.
+    accepted(format!("{}{sep}sslmode=require", db.url));
+}
+
+#[test]
 fn unused_index_from_the_servers_counters() {
     let db = TestDb::new("unused");
     db.exec(

@@ -24,6 +24,130 @@ pub struct Target {
     /// `postgres@127.0.0.1:5432/seed_shop`: no password, ever.
     pub display: String,
     secrets: Vec<String>,
+    verify: Verify,
+    /// `sslrootcert`: certificates to trust besides the system's.
+    root_cert: Option<std::path::PathBuf>,
+}
+
+/// How much of the server's certificate is checked: libpq's `sslmode` beyond what
+/// tokio-postgres reads (`disable`, `prefer`, `require`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verify {
+    /// `prefer` / `require`: encrypted, the server not authenticated.
+    Nothing,
+    /// `verify-ca`: signed by a trusted CA, whatever host name it names.
+    Ca,
+    /// `verify-full`: signed by a trusted CA and naming the host connected to.
+    Full,
+}
+
+/// Takes libpq's `sslmode=verify-ca|verify-full` and `sslrootcert=…` out of a URL's
+/// query or a `key=value` string, as tokio-postgres rejects both: the modes become
+/// `require` there. Returns the rest, the mode and the root certificate path; a string
+/// with neither comes back unchanged.
+fn take_tls_params(spec: &str) -> (String, Option<String>, Option<String>) {
+    let (mut mode, mut root) = (None, None);
+    if let Some((head, query)) = spec.split_once('?').filter(|_| spec.contains("://")) {
+        let mut kept = Vec::new();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "sslmode" if v.starts_with("verify-") => {
+                    mode = Some(v.to_string());
+                    kept.push("sslmode=require".to_string());
+                }
+                "sslmode" => {
+                    mode = Some(v.to_string());
+                    kept.push(pair.to_string());
+                }
+                "sslrootcert" => root = Some(percent_decoded(v)),
+                _ => kept.push(pair.to_string()),
+            }
+        }
+        let rest = if kept.is_empty() {
+            head.to_string()
+        } else {
+            format!("{head}?{}", kept.join("&"))
+        };
+        return (rest, mode, root);
+    }
+    // key=value pairs; a value may be quoted ('a b', with \' and \\ escapes).
+    let b = spec.as_bytes();
+    let mut rest = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && b[i] != b'=' && !b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let key = &spec[start..i];
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'=') {
+            i += 1;
+        }
+        let mut value = String::new();
+        if b.get(i) == Some(&b'\'') {
+            i += 1;
+            while i < b.len() && b[i] != b'\'' {
+                if b[i] == b'\\' && i + 1 < b.len() {
+                    i += 1;
+                }
+                let c = spec[i..].chars().next().unwrap_or_default();
+                value.push(c);
+                i += c.len_utf8().max(1);
+            }
+            i += 1;
+        } else {
+            let v0 = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            value.push_str(&spec[v0..i]);
+        }
+        let pair = &spec[start..i.min(spec.len())];
+        match key {
+            "sslmode" if value.starts_with("verify-") => {
+                mode = Some(value);
+                rest.push_str(" sslmode=require");
+            }
+            "sslmode" => {
+                mode = Some(value);
+                rest.push(' ');
+                rest.push_str(pair);
+            }
+            "sslrootcert" => root = Some(value),
+            "" => {}
+            _ => {
+                rest.push(' ');
+                rest.push_str(pair);
+            }
+        }
+    }
+    if root.is_none() && !mode.as_deref().is_some_and(|m| m.starts_with("verify-")) {
+        return (spec.to_string(), mode, None);
+    }
+    (rest.trim_start().to_string(), mode, root)
+}
+
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], s.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16))) {
+            (b'%', Some(Ok(v))) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn env(k: &str) -> Option<String> {
@@ -59,6 +183,33 @@ impl Target {
             .map(str::to_string)
             .or_else(|| env("PGURL"))
             .or_else(|| env("DATABASE_URL"));
+        let (spec, mode, root) = match spec {
+            Some(s) => {
+                let (rest, mode, root) = take_tls_params(&s);
+                (Some(rest), mode, root)
+            }
+            None => (None, None, None),
+        };
+        // The connection string wins over the environment, as in libpq.
+        let mode = mode.or_else(|| env("PGSSLMODE"));
+        let root_cert = root.or_else(|| env("PGSSLROOTCERT")).map(Into::into);
+        let verify = match mode.as_deref() {
+            Some("verify-full") => Verify::Full,
+            Some("verify-ca") => Verify::Ca,
+            Some("disable" | "allow" | "prefer" | "require") | None => {
+                // libpq: `require` with a root certificate given checks as verify-ca.
+                if root_cert.is_some() && mode.as_deref() == Some("require") {
+                    Verify::Ca
+                } else {
+                    Verify::Nothing
+                }
+            }
+            Some(other) => {
+                return Err(anyhow!(
+                    "sslmode `{other}` is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                ));
+            }
+        };
         let mut secrets = Vec::new();
         let mut config = match &spec {
             Some(s) => {
@@ -107,6 +258,15 @@ impl Target {
         if config.get_hosts().is_empty() {
             config.host("localhost");
         }
+        match (verify, mode.as_deref()) {
+            (Verify::Ca | Verify::Full, _) | (_, Some("require")) => {
+                config.ssl_mode(SslMode::Require);
+            }
+            (_, Some("disable")) => {
+                config.ssl_mode(SslMode::Disable);
+            }
+            _ => {}
+        }
         config.application_name("qperf");
         config.connect_timeout(Duration::from_secs(10));
         // Read-only and bounded, whatever the role's defaults are.
@@ -131,6 +291,8 @@ impl Target {
             config,
             display,
             secrets,
+            verify,
+            root_cert,
         })
     }
 
@@ -164,8 +326,10 @@ impl Target {
     }
 
     /// Connects; TLS as `sslmode` asks (`prefer`, the default, tries it; `require`
-    /// insists). Like libpq's `require`, the certificate is not checked against a CA:
-    /// the link is encrypted, the server not authenticated.
+    /// insists). As in libpq, `prefer` and `require` do not check the certificate (the
+    /// link is encrypted, the server not authenticated); `verify-ca` checks that a CA
+    /// trusted here (the system's, and `sslrootcert`'s) signed it, `verify-full` also
+    /// that it names the host.
     pub async fn connect(&self) -> Result<Client> {
         let fail = |e: tokio_postgres::Error| self.err("cannot connect to PostgreSQL", e);
         if self.config.get_ssl_mode() == SslMode::Disable {
@@ -175,11 +339,29 @@ impl Target {
             });
             return Ok(client);
         }
-        let tls = native_tls::TlsConnector::builder()
-            .danger_accept_invalid_certs(true)
-            .danger_accept_invalid_hostnames(true)
-            .build()
-            .map_err(|e| anyhow!("cannot set up TLS: {e}"))?;
+        let mut tls = native_tls::TlsConnector::builder();
+        match self.verify {
+            Verify::Nothing => {
+                tls.danger_accept_invalid_certs(true)
+                    .danger_accept_invalid_hostnames(true);
+            }
+            Verify::Ca => {
+                tls.danger_accept_invalid_hostnames(true);
+            }
+            Verify::Full => {}
+        }
+        if let Some(path) = &self.root_cert {
+            let pem = std::fs::read(path)
+                .map_err(|e| anyhow!("cannot read sslrootcert {}: {e}", path.display()))?;
+            let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+                anyhow!(
+                    "sslrootcert {} is not a PEM certificate: {e}",
+                    path.display()
+                )
+            })?;
+            tls.add_root_certificate(cert);
+        }
+        let tls = tls.build().map_err(|e| anyhow!("cannot set up TLS: {e}"))?;
         let (client, conn) = self
             .config
             .connect(postgres_native_tls::MakeTlsConnector::new(tls))
@@ -229,6 +411,43 @@ pub fn literal(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verify_modes_and_root_certificates_are_taken_out_for_tokio_postgres() {
+        let (rest, mode, root) = take_tls_params(
+            "postgresql://u:p@db/shop?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=5",
+        );
+        assert_eq!(
+            rest,
+            "postgresql://u:p@db/shop?sslmode=require&connect_timeout=5"
+        );
+        assert_eq!(mode.as_deref(), Some("verify-full"));
+        assert_eq!(root.as_deref(), Some("/etc/ca.pem"));
+        let (rest, mode, root) = take_tls_params(
+            "host=db password='a b\\'c' sslmode = verify-ca sslrootcert='/x y.pem'",
+        );
+        assert_eq!(rest, "host=db password='a b\\'c' sslmode=require");
+        assert_eq!(mode.as_deref(), Some("verify-ca"));
+        assert_eq!(root.as_deref(), Some("/x y.pem"));
+        // Without either, the string is left as it is.
+        for s in [
+            "host=db  sslmode=require",
+            "postgresql://db/x?sslmode=prefer",
+            "postgresql://db/x",
+        ] {
+            assert_eq!(take_tls_params(s).0, s);
+        }
+        let t = Target::resolve(Some("host=db sslmode=verify-full")).unwrap();
+        assert_eq!(t.verify, Verify::Full);
+        assert_eq!(t.config.get_ssl_mode(), SslMode::Require);
+        let t = Target::resolve(Some("host=db sslmode=require sslrootcert=/ca.pem")).unwrap();
+        assert_eq!(t.verify, Verify::Ca);
+        assert_eq!(
+            Target::resolve(Some("host=db")).unwrap().verify,
+            Verify::Nothing
+        );
+        assert!(Target::resolve(Some("host=db sslmode=verify")).is_err());
+    }
 
     #[test]
     fn passwords_never_shown() {
