@@ -60,7 +60,7 @@ fn take_tls_params(spec: &str) -> (String, Option<String>, Option<String>) {
                     mode = Some(v.to_string());
                     kept.push(pair.to_string());
                 }
-                "sslrootcert" => root = Some(percent_decoded(v)),
+                "sslrootcert" => root = Some(crate::sql::tags::percent_decode(v)),
                 _ => kept.push(pair.to_string()),
             }
         }
@@ -129,25 +129,6 @@ fn take_tls_params(spec: &str) -> (String, Option<String>, Option<String>) {
         return (spec.to_string(), mode, None);
     }
     (rest.trim_start().to_string(), mode, root)
-}
-
-fn percent_decoded(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match (b[i], s.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16))) {
-            (b'%', Some(Ok(v))) => {
-                out.push(v);
-                i += 3;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn env(k: &str) -> Option<String> {

@@ -68,16 +68,19 @@ pub fn inline_ignores(sql: &str) -> Vec<String> {
     out
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` escapes decoded (sqlcommenter values, URL parts); anything else kept as it is.
+/// Byte by byte: a `%` before a multi-byte character is not an escape (slicing the text
+/// there panicked on such a log line).
+pub(crate) fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
+    let hex = |i: usize| b.get(i).and_then(|&c| char::from(c).to_digit(16));
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+            && let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2))
         {
-            out.push(v);
+            out.push((h * 16 + l) as u8);
             i += 3;
             continue;
         }
@@ -89,7 +92,23 @@ fn percent_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::endpoint;
+    use super::{endpoint, percent_decode};
+
+    #[test]
+    fn percent_escapes_decode_and_odd_ones_stay() {
+        assert_eq!(
+            percent_decode("orders%23index%2Fv%C3%A9"),
+            "orders#index/vé"
+        );
+        // Not escapes: a `%` before a multi-byte character, too few digits, a sign.
+        for s in ["%aé", "%é", "a%", "%4", "%+1", "%zz", "100%"] {
+            assert_eq!(percent_decode(s), s);
+        }
+        assert_eq!(
+            endpoint("SELECT 1 /*controller='%aéx',action='show'*/").as_deref(),
+            Some("%aéx#show")
+        );
+    }
 
     #[test]
     fn inline_ignore_comments() {
