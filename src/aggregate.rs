@@ -162,8 +162,6 @@ pub struct TagCache {
 }
 
 impl TagCache {
-    /// `Tags::of(sql)`, shared. The endpoint depends only on the `/* … */` bodies (as
-    /// `tags::endpoint` finds them), so without `qperf:ignore` their hash is the key.
     /// The one shared copy of tags equal to `t` here.
     pub fn share(&mut self, t: &Tags) -> Arc<Tags> {
         if let Some(a) = self.tags.get(t) {
@@ -177,6 +175,8 @@ impl TagCache {
         a
     }
 
+    /// `Tags::of(sql)`, shared. The endpoint depends only on the `/* … */` bodies (as
+    /// `tags::endpoint` finds them), so without `qperf:ignore` their hash is the key.
     pub fn of(&mut self, sql: &str) -> Option<Arc<Tags>> {
         let b = sql.as_bytes();
         let key = if has_inline_ignore(b) {
