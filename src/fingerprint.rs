@@ -812,21 +812,24 @@ pub fn shape_hash(sql: &str, mysql: bool, out: &mut Vec<u8>) -> Option<Shape> {
 /// The next W3C trace id (`traceparent='00-…-01'`, sqlcommenter's) at or after `from` in
 /// the block comment `b[open..end]`: the bounds of its value inside the quotes. Only
 /// where leaving the value out cannot change the text's tags (`tags::endpoint`): the
-/// comment is closed and nests no other, the key begins an item (after the comment's start or a
-/// comma), and the value is hex digits and dashes, so the items and keys read from the
-/// comment are the same whatever the value, and the value is only ever `traceparent`'s.
+/// comment is closed and nests no other, the key begins an item (after the comment's
+/// start or a comma), and the value is hex digits and dashes, so the items and keys
+/// read from the comment are the same whatever the value, and the value is only ever
+/// `traceparent`'s.
 fn trace_id(b: &[u8], open: usize, from: usize, end: usize) -> Option<(usize, usize)> {
     const KEY: &[u8] = b"traceparent='";
     // Built once: a one-off search builds its searcher per call.
     static FIND_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY));
     let body = b.get(open + 2..end)?;
+    let mut at = from.max(open + 2);
+    // The key first: most comments (marginalia, sqlcommenter without tracing) have none,
+    // and then nothing else is read of them.
+    let mut k = at + FIND_KEY.find(b.get(at..end)?)?;
     if !body.ends_with(b"*/") || crate::scan::find_bytes(body, b"/*").is_some() {
         return None;
     }
-    let mut at = from.max(open + 2);
     loop {
-        let k = at + FIND_KEY.find(&b[at..end])?;
         let before = b[open + 2..k].trim_ascii_end();
         let start = k + KEY.len();
         let len = b[start..end]
@@ -838,6 +841,7 @@ fn trace_id(b: &[u8], open: usize, from: usize, end: usize) -> Option<(usize, us
             return Some((start, start + len));
         }
         at = start;
+        k = at + FIND_KEY.find(&b[at..end])?;
     }
 }
 
