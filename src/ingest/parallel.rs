@@ -810,11 +810,11 @@ fn fold(
                     pool.put_pg(chunk);
                 }
                 Items::Mysql {
-                    chunk,
+                    mut chunk,
                     invalid: inv,
                     last_time: lt,
                 } => {
-                    mysql.fold(&chunk, file, base, last_time, sink);
+                    mysql.fold(&mut chunk, file, base, last_time, sink);
                     pool.put_mysql(chunk);
                     invalid.extend(inv.into_iter().map(|(l, why)| (l + base, why)));
                     last_time = lt.or(last_time);
@@ -852,7 +852,7 @@ struct MysqlFold {
 impl MysqlFold {
     fn fold(
         &mut self,
-        chunk: &MysqlChunk,
+        chunk: &mut MysqlChunk,
         file: usize,
         base: u64,
         last_time: Option<i64>,
@@ -865,58 +865,47 @@ impl MysqlFold {
         self.chunk_tags.clear();
         (self.chunk_tags).extend(chunk.tags.list.iter().map(|t| tags.share(t)));
         let mut start = 0;
-        for r in &chunk.records {
-            let QueryEvent {
-                file: ev_file,
-                line,
-                at,
-                duration_ms,
-                sql,
-                params,
-                session,
-                user,
-                db,
-                app,
-                client,
-                rows,
-                rows_examined,
-                lock_ms,
-                temp_bytes,
-                temp_files,
-                plan,
-                hint,
-                tags,
-                plan_facts,
-            } = &mut self.ev;
-            sql.clear();
-            match &r.own_sql {
-                Some(own) => *sql = own.to_string(),
-                None => sql.push_str(chunk.sql.get(start..r.end).unwrap_or_default()),
+        for r in &mut chunk.records {
+            // Only what a slow log event has is set: `Collect` names every field and
+            // the record carries those it lets through (a record field left unread
+            // here fails the build), and the event's others stay as `Default` made
+            // them, a sink only taking from an event.
+            let ev = &mut self.ev;
+            ev.sql.clear();
+            match r.own_sql.take() {
+                // Moved, not copied: a huge statement is held once.
+                Some(own) => ev.sql = own.into_string(),
+                None => ev
+                    .sql
+                    .push_str(chunk.sql.get(start..r.end).unwrap_or_default()),
             }
             start = r.end;
-            *ev_file = file;
-            *line = r.line + base;
-            *at = r.at.or(last_time);
-            *duration_ms = r.duration_ms;
-            *lock_ms = r.lock_ms;
-            *rows = r.rows;
-            *rows_examined = r.rows_examined;
-            *hint = Some(r.hint);
+            ev.file = file;
+            ev.line = r.line + base;
+            ev.at = r.at.or(last_time);
+            ev.duration_ms = r.duration_ms;
+            ev.lock_ms = r.lock_ms;
+            ev.rows = r.rows;
+            ev.rows_examined = r.rows_examined;
+            ev.hint = Some(r.hint);
             let [s, u, d, c] = r.names;
-            for (field, id) in [(session, s), (user, u), (db, d), (client, c)] {
+            for (field, id) in [
+                (&mut ev.session, s),
+                (&mut ev.user, u),
+                (&mut ev.db, d),
+                (&mut ev.client, c),
+            ] {
                 set_shared(field, &self.chunk_names, id);
             }
-            set_shared(tags, &self.chunk_tags, r.tags);
-            *params = None;
-            *app = None;
-            *temp_bytes = None;
-            *temp_files = 0;
-            *plan = None;
-            *plan_facts = None;
-            sink.event(&mut self.ev);
+            set_shared(&mut ev.tags, &self.chunk_tags, r.tags);
+            debug_assert!(
+                ev.params.is_none() && ev.app.is_none() && ev.plan.is_none(),
+                "a sink set what a slow log event does not have"
+            );
+            sink.event(ev);
             // A huge statement's buffer is let go rather than kept for the next text.
-            if self.ev.sql.capacity() >= OWN_TEXT {
-                self.ev.sql = String::new();
+            if ev.sql.capacity() >= OWN_TEXT {
+                ev.sql = String::new();
             }
         }
     }
